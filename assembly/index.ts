@@ -1,0 +1,388 @@
+// logwire's WASM core: the line/record state machine and the exports the host
+// bridge (src/wasm/bridge.ts) calls. Input arrives in windows (mapped file
+// pages or pread buffers) inside a reserved region; records leave as NDJSON
+// in the output buffer. All offsets cross the boundary as f64 (exact < 2^53).
+import { crcInit, crcUpdate } from './crc32c';
+import { countNewlines, findNewline } from './scan';
+import { copyString, outPos, putByte, putBytes, putU64, resetOut, setOut } from './out';
+import { initKeyChars, classicShape, extractClassic, extractLogfmt, logfmtShape, putFieldsKey, putMsgKey, putNull, putTsKey, setLevelRaw, putLevel, RAW_PLAIN } from './extract';
+import { extractJson, extractJsonCheck, JSON_DEEP, JSON_NOT_OBJECT, JSON_OK } from './json';
+import { resetTimestampCache, resetZoneCache } from './time';
+import { putString } from './out';
+
+export const MODE_SPLIT = 0;
+export const MODE_CRC = 1;
+export const MODE_PARSE = 2;
+export const MODE_NDJSON = 3;
+
+export const FORMAT_CLASSIC = 0;
+export const FORMAT_LOGFMT = 1;
+export const FORMAT_JSON = 2;
+
+export const STATUS_NEED_INPUT = 0;
+export const STATUS_OUTPUT_FULL = 1;
+export const STATUS_DONE = 2;
+
+const REGION_ALIGN: usize = 65536;
+
+// ---- Memory layout (fixed at init) ----
+let inputBase: usize = 0;
+let inputCap: usize = 0;
+let outputBase: usize = 0;
+let outputCap: usize = 0;
+let carryBase: usize = 0;
+let prefixBase: usize = 0;
+const PREFIX_CAP: usize = 65536;
+
+let maxRecord: usize = 1 << 20;
+let mode: i32 = MODE_NDJSON;
+let format: i32 = FORMAT_CLASSIC;
+let chunkCrcOn: bool = false;
+let prefixLen: usize = 0;
+
+function alignedAlloc(size: usize): usize {
+  const raw = heap.alloc(size + REGION_ALIGN);
+  return (raw + REGION_ALIGN - 1) & ~(REGION_ALIGN - 1);
+}
+
+/**
+ * Reserve the regions once: the input region (for mapped windows: page
+ * aligned, owned by this allocation so the allocator never hands it out),
+ * the output buffer and the carry buffer for lines that cross windows.
+ */
+export function init(inputBytes: u32, maxRecordBytes: u32, outputBytes: u32): void {
+  crcInit();
+  initKeyChars();
+  maxRecord = maxRecordBytes;
+  inputCap = (<usize>inputBytes + REGION_ALIGN - 1) & ~(REGION_ALIGN - 1);
+  inputBase = alignedAlloc(inputCap + REGION_ALIGN); // + slack: SIMD tails never leave the region
+  outputCap = outputBytes;
+  outputBase = alignedAlloc(outputCap + 64);
+  carryBase = heap.alloc(maxRecord + 64);
+  prefixBase = heap.alloc(PREFIX_CAP);
+  setOut(outputBase);
+}
+
+export function inputPtr(): usize { return inputBase; }
+export function inputSize(): usize { return inputCap; }
+export function outputPtr(): usize { return outputBase; }
+export function outputSize(): usize { return outputCap; }
+export function prefixPtr(): usize { return prefixBase; }
+export function prefixSize(): usize { return PREFIX_CAP; }
+export function maxRecordSize(): usize { return maxRecord; }
+
+/** Choose format and mode; `prefixBytes` of `{"file":"…","offset":` were written at prefixPtr(). */
+export function configure(fmt: i32, md: i32, flags: u32, prefixBytes: u32): void {
+  format = fmt;
+  mode = md;
+  setLevelRaw((flags & 1) != 0);
+  chunkCrcOn = (flags & 2) != 0;
+  prefixLen = prefixBytes;
+  resetTimestampCache();
+  resetZoneCache();
+}
+
+export { setZone } from './time';
+
+// ---- Stream state ----
+let pos: u64 = 0; // file offset of the next byte fed
+let line: u64 = 1; // number of the line in progress, or the next line
+let inLine: bool = false; // a line has started in an earlier window
+let lineOff: u64 = 0;
+let lineLen: u64 = 0; // its bytes so far, a held-back CR excluded
+let lineReg: u32 = 0; // CRC register over those bytes
+let carryLen: usize = 0; // bytes of it kept in the carry buffer
+let heldCR: bool = false; // a CR ended the last window: part of CRLF or not?
+let skipping: bool = false;
+let endOff: u64 = u64.MAX_VALUE;
+let done: bool = false;
+let consumed: usize = 0;
+let records: u64 = 0;
+let newlines: u64 = 0; // LFs before endOff seen since begin
+let chunkReg: u32 = 0xffffffff;
+let chunkBytes: u64 = 0;
+let committed: u64 = 0; // offset after the last whole line
+
+/**
+ * Start a run at file offset `offset` whose first line has number `lineNo`.
+ * `skipPartial`: the offset is inside a line that belongs to the previous
+ * chunk; skip to after the next LF. Lines starting at or after `end` are
+ * left to the next chunk (pass -1 for none).
+ */
+export function begin(offset: f64, lineNo: f64, end: f64, skipPartial: bool): void {
+  pos = <u64>offset;
+  line = <u64>lineNo;
+  endOff = end < 0 ? u64.MAX_VALUE : <u64>end;
+  skipping = skipPartial;
+  inLine = false;
+  lineLen = 0;
+  lineReg = 0xffffffff;
+  carryLen = 0;
+  heldCR = false;
+  done = false;
+  consumed = 0;
+  records = 0;
+  newlines = 0;
+  chunkReg = 0xffffffff;
+  chunkBytes = 0;
+  committed = pos;
+}
+
+export function consumedBytes(): usize { return consumed; }
+export function outputLength(): usize { return outPos - outputBase; }
+export function resetOutput(): void { resetOut(outputBase); }
+export function recordCount(): f64 { return <f64>records; }
+export function newlineCount(): f64 { return <f64>newlines; }
+export function position(): f64 { return <f64>pos; }
+export function nextLine(): f64 { return <f64>line; }
+export function committedOffset(): f64 { return <f64>committed; }
+export function isDone(): bool { return done; }
+export function chunkCrc(): u32 { return ~chunkReg; }
+export function chunkLength(): f64 { return <f64>chunkBytes; }
+export function lineInProgress(): bool { return inLine; }
+
+// @ts-ignore: decorator
+@inline
+function sawNewline(at: u64): void {
+  if (at < endOff) newlines++;
+  line++;
+  committed = at + 1;
+}
+
+/** Output room a record with `n` extractable bytes may need at most. */
+// @ts-ignore: decorator
+@inline
+function room(n: usize): bool {
+  if (mode < MODE_PARSE) return true;
+  return outputCap - (outPos - outputBase) >= n * 14 + prefixLen + 1024;
+}
+
+const CR_BYTE: usize = memory.data<u8>([13]);
+
+function absorbBytes(p: usize, n: usize): void {
+  if (mode >= MODE_CRC) lineReg = crcUpdate(lineReg, p, n);
+  if (mode >= MODE_PARSE && carryLen < maxRecord) {
+    const k = min(n, maxRecord - carryLen);
+    memory.copy(carryBase + carryLen, p, k);
+    carryLen += k;
+  }
+  lineLen += n;
+}
+
+/** Add [p, e) to the carried line, holding back a final CR. */
+function absorb(p: usize, e: usize, holdCR: bool): void {
+  if (p == e) return;
+  if (heldCR) { absorbBytes(CR_BYTE, 1); heldCR = false; }
+  if (holdCR && load<u8>(e - 1) == 13) { e--; heldCR = true; }
+  absorbBytes(p, e - p);
+}
+
+function finish(ptr: usize, p: usize, status: i32): i32 {
+  consumed = p - ptr;
+  if (chunkCrcOn && consumed > 0) {
+    chunkReg = crcUpdate(chunkReg, ownStart, p - ownStart);
+    chunkBytes += <u64>(p - ownStart);
+  }
+  pos += <u64>consumed;
+  return status;
+}
+
+let ownStart: usize = 0;
+
+/**
+ * Process [ptr, ptr+len), the bytes at file offset position(). Emits every
+ * line that ends inside; keeps the unfinished one. `last`: no more input
+ * follows (the final line needs no LF). Returns a STATUS_*; consumedBytes()
+ * tells how far it got (less than len only when the output is full or the
+ * chunk is done).
+ */
+export function feed(ptr: usize, len: usize, last: bool): i32 {
+  const end = ptr + len;
+  const base = pos;
+  let p = ptr;
+  ownStart = ptr;
+  if (done) return finish(ptr, p, STATUS_DONE);
+  if (skipping) {
+    const nl = findNewline(p, end);
+    if (nl == end) {
+      p = end;
+      if (last) done = true;
+      consumed = len;
+      pos += <u64>len;
+      committed = pos;
+      return last ? STATUS_DONE : STATUS_NEED_INPUT;
+    }
+    sawNewline(base + <u64>(nl - ptr));
+    p = nl + 1;
+    skipping = false;
+    ownStart = p;
+  }
+  while (true) {
+    if (inLine) {
+      const nl = findNewline(p, end);
+      if (nl == end && !last) {
+        absorb(p, end, true);
+        return finish(ptr, end, STATUS_NEED_INPUT);
+      }
+      const total = lineLen + <u64>(nl - p) + 1;
+      if (!room(<usize>min(total, <u64>maxRecord))) return finish(ptr, p, STATUS_OUTPUT_FULL);
+      if (nl == end) {
+        // The last line, without LF: a final CR is part of it.
+        if (heldCR) { absorbBytes(CR_BYTE, 1); heldCR = false; }
+        if (end > p) absorbBytes(p, end - p);
+      } else {
+        let e = nl;
+        if (e > p && load<u8>(e - 1) == 13) e--;
+        // A held CR directly before this LF was the line ending; otherwise content.
+        if (heldCR) { if (nl != p) absorbBytes(CR_BYTE, 1); heldCR = false; }
+        if (e > p) absorbBytes(p, e - p);
+      }
+      inLine = false;
+      if (lineLen > 0) {
+        emit(carryBase, carryLen, lineLen, ~lineReg, lineOff);
+      }
+      if (nl == end) {
+        p = end;
+        committed = base + <u64>len;
+        done = true;
+        return finish(ptr, p, STATUS_DONE);
+      }
+      sawNewline(base + <u64>(nl - ptr));
+      p = nl + 1;
+      continue;
+    }
+    const off = base + <u64>(p - ptr);
+    if (off >= endOff) {
+      done = true;
+      return finish(ptr, p, STATUS_DONE);
+    }
+    if (p == end) {
+      if (last) { done = true; return finish(ptr, p, STATUS_DONE); }
+      return finish(ptr, p, STATUS_NEED_INPUT);
+    }
+    const nl = findNewline(p, end);
+    if (nl == end && !last) {
+      inLine = true;
+      lineOff = off;
+      lineLen = 0;
+      lineReg = 0xffffffff;
+      carryLen = 0;
+      heldCR = false;
+      absorb(p, end, true);
+      return finish(ptr, end, STATUS_NEED_INPUT);
+    }
+    let e = nl;
+    if (nl != end && e > p && load<u8>(e - 1) == 13) e--;
+    const n = e - p;
+    if (n > 0) {
+      const ext = min(n, maxRecord);
+      if (!room(ext)) return finish(ptr, p, STATUS_OUTPUT_FULL);
+      emit(p, ext, <u64>n, mode >= MODE_CRC ? ~crcUpdate(0xffffffff, p, n) : 0, off);
+    }
+    if (nl == end) {
+      committed = base + <u64>len;
+      done = true;
+      return finish(ptr, end, STATUS_DONE);
+    }
+    sawNewline(base + <u64>(nl - ptr));
+    p = nl + 1;
+  }
+}
+
+const K_LINE: usize = memory.data<u8>([0x2c, 0x22, 0x6c, 0x69, 0x6e, 0x65, 0x22, 0x3a]); // ,"line":
+const K_LEN: usize = memory.data<u8>([0x2c, 0x22, 0x6c, 0x65, 0x6e, 0x22, 0x3a]); // ,"len":
+const K_CRC: usize = memory.data<u8>([0x2c, 0x22, 0x63, 0x72, 0x63, 0x22, 0x3a]); // ,"crc":
+const K_TRUNC: usize = memory.data<u8>([0x2c, 0x22, 0x74, 0x72, 0x75, 0x6e, 0x63, 0x61, 0x74, 0x65, 0x64, 0x22, 0x3a, 0x74, 0x72, 0x75, 0x65]); // ,"truncated":true
+const K_ERROR: usize = memory.data<u8>([0x2c, 0x22, 0x65, 0x72, 0x72, 0x6f, 0x72, 0x22, 0x3a, 0x22]); // ,"error":"
+const E_INVALID: usize = memory.data<u8>([0x69, 0x6e, 0x76, 0x61, 0x6c, 0x69, 0x64, 0x20, 0x6a, 0x73, 0x6f, 0x6e]); // invalid json
+const E_NOT_OBJECT: usize = memory.data<u8>([0x6e, 0x6f, 0x74, 0x20, 0x61, 0x6e, 0x20, 0x6f, 0x62, 0x6a, 0x65, 0x63, 0x74]); // not an object
+const E_DEEP: usize = memory.data<u8>([0x74, 0x6f, 0x6f, 0x20, 0x64, 0x65, 0x65, 0x70]); // too deep
+
+/** One record: `n` bytes at p to extract from; `len`/`crc` describe the whole line. */
+function emit(p: usize, n: usize, len: u64, crc: u32, off: u64): void {
+  records++;
+  if (mode < MODE_PARSE) return;
+  const start = outPos;
+  putBytes(prefixBase, prefixLen);
+  putU64(off);
+  putBytes(K_LINE, 8);
+  putU64(line);
+  putBytes(K_LEN, 7);
+  putU64(len);
+  putBytes(K_CRC, 7);
+  putU64(<u64>crc);
+  let err = JSON_OK;
+  if (format == FORMAT_CLASSIC) extractClassic(p, p + n);
+  else if (format == FORMAT_LOGFMT) extractLogfmt(p, p + n);
+  else {
+    err = extractJson(p, p + n);
+    if (err != JSON_OK) {
+      putTsKey();
+      putNull();
+      putLevel(0, 0, 0, RAW_PLAIN);
+      putMsgKey();
+      putString(p, p + n);
+      putFieldsKey();
+      putByte(0x7d);
+    }
+  }
+  if (len > <u64>n) putBytes(K_TRUNC, 17);
+  if (err != JSON_OK) {
+    putBytes(K_ERROR, 10);
+    if (err == JSON_NOT_OBJECT) putBytes(E_NOT_OBJECT, 13);
+    else if (err == JSON_DEEP) putBytes(E_DEEP, 8);
+    else putBytes(E_INVALID, 12);
+    putByte(0x22);
+  }
+  putByte(0x7d);
+  putByte(0x0a);
+  // parse mode measures extraction and encoding without handing bytes out.
+  if (mode == MODE_PARSE) resetOut(start);
+}
+
+/** Number of LFs in [ptr, ptr+len): the pre-pass that gives each chunk its first line number. */
+export function countLines(ptr: usize, len: usize): u32 {
+  return countNewlines(ptr, ptr + len);
+}
+
+/** CRC32C of [ptr, ptr+len) (standard init and final xor). */
+export function crc32c(ptr: usize, len: usize, previous: u32): u32 {
+  return ~crcUpdate(~previous, ptr, len);
+}
+
+/**
+ * Pick a format from the first lines at [ptr, ptr+len): see docs/records.md,
+ * "auto". Returns a FORMAT_*.
+ */
+export function detect(ptr: usize, len: usize, whole: bool): i32 {
+  // A line counts only if it ends (LF, or the end of a whole input) in the first 64 KiB.
+  const end = ptr + min(len, 65536);
+  const cut = !whole || len > 65536;
+  let p = ptr;
+  let lines = 0;
+  let nClassic = 0, nJson = 0, nLogfmt = 0;
+  while (p < end && lines < 20) {
+    const nl = findNewline(p, end);
+    if (nl == end && cut) break;
+    let e = nl;
+    if (nl != end && e > p && load<u8>(e - 1) == 13) e--;
+    if (e > p) {
+      lines++;
+      // A line may count for several formats.
+      if (classicShape(p, e)) nClassic++;
+      if (isJsonObject(p, e)) nJson++;
+      if (logfmtShape(p, e)) nLogfmt++;
+    }
+    p = nl + 1;
+  }
+  resetTimestampCache();
+  if (nJson > nClassic && nJson >= nLogfmt) return FORMAT_JSON;
+  if (nLogfmt > nClassic && nLogfmt > nJson) return FORMAT_LOGFMT;
+  return FORMAT_CLASSIC;
+}
+
+function isJsonObject(p: usize, e: usize): bool {
+  return extractJsonCheck(p, e);
+}
+
+export { copyString };

@@ -1,0 +1,225 @@
+// The logwire command line: `logwire parse` (files or stdin to NDJSON) and
+// `logwire demo`. A user's mistake is one line on stderr and exit code 2.
+import { once } from 'node:events';
+import { readFileSync, statSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { availableParallelism } from 'node:os';
+import { build as buildHistogram } from 'hdr-histogram-js';
+import { parseFile, parseStream, type ParseRun } from '../index.js';
+import { ErrorCodes, LogwireError, createError } from '../errors.js';
+import { DEFAULTS, resolveOptions } from '../options.js';
+import { WorkerPool } from '../pool/pool.js';
+import { resolveIo } from '../io/window.js';
+import { runDemo } from './demo.js';
+import { Progress } from './progress.js';
+
+const HELP = `logwire: parse log files at memory speed
+
+Usage:
+  logwire parse FILE... [options]    parse files (or - for stdin) into NDJSON on stdout
+  logwire demo                       generate a demo log and parse it (what npm start runs)
+  logwire --help | --version
+
+Options for parse:
+  --format F          auto (default), classic, logfmt or json
+  --tz ZONE           zone for timestamps without an offset: UTC (default),
+                      an offset like +05:30, or an IANA name like Europe/Berlin
+  --workers N         worker threads for files (default: one per core, ${availableParallelism()} here)
+  --io MODE           mmap (default where the native addon loaded) or pread
+  --output O          ndjson (default) or none (parse only, print nothing)
+  --max-record-bytes N  longest line parsed in full (default ${DEFAULTS.maxRecordBytes});
+                      longer lines give one record with "truncated":true
+  --level-raw         add "levelRaw" (the level as written) to every record
+  --stats             print bytes, records, MB/s, records/s, the file's CRC32C
+                      and per-batch parse latency percentiles to stderr
+  -h, --help          this help
+
+Records are one JSON object per line (see docs/records.md):
+  {"file":"app.log","offset":0,"line":1,"len":97,"crc":2204343810,
+   "ts":"2024-05-01T00:00:00.007Z","level":"info","msg":"…","fields":{"user":"u0"}}
+
+Exit codes: 0 done, 1 internal error, 2 usage error or unreadable input.
+`;
+
+function usage(message: string): never {
+  throw createError(ErrorCodes.USAGE, message);
+}
+
+interface ParseCli {
+  files: string[];
+  format: string;
+  tz: string;
+  workers: number | undefined;
+  io: 'mmap' | 'pread' | undefined;
+  output: 'ndjson' | 'none';
+  maxRecordBytes: number | undefined;
+  levelRaw: boolean;
+  stats: boolean;
+}
+
+function intOption(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) usage(`--${name} must be a positive integer; got ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+function parseParseArgs(args: string[]): ParseCli {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        format: { type: 'string', default: 'auto' },
+        tz: { type: 'string', default: 'UTC' },
+        workers: { type: 'string' },
+        io: { type: 'string' },
+        output: { type: 'string', default: 'ndjson' },
+        'max-record-bytes': { type: 'string' },
+        'level-raw': { type: 'boolean', default: false },
+        stats: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    usage(`${(err as Error).message.replace(/\. To specify a positional argument.*$/, '')} (see logwire --help)`);
+  }
+  const v = parsed.values;
+  if (v.help) {
+    process.stdout.write(HELP);
+    process.exit(0);
+  }
+  if (parsed.positionals.length === 0) usage('parse needs at least one FILE (or - for stdin); see logwire --help');
+  if (v.output !== 'ndjson' && v.output !== 'none') usage(`--output must be ndjson or none; got ${JSON.stringify(v.output)}`);
+  if (v.io !== undefined && v.io !== 'mmap' && v.io !== 'pread') usage(`--io must be mmap or pread; got ${JSON.stringify(v.io)}`);
+  return {
+    files: parsed.positionals,
+    format: v.format!,
+    tz: v.tz!,
+    workers: intOption('workers', v.workers),
+    io: v.io as 'mmap' | 'pread' | undefined,
+    output: v.output,
+    maxRecordBytes: intOption('max-record-bytes', v['max-record-bytes']),
+    levelRaw: v['level-raw']!,
+    stats: v.stats!,
+  };
+}
+
+/** Write to stdout, waiting when the pipe is full; a closed pipe ends the run quietly. */
+async function writeOut(buf: Uint8Array): Promise<void> {
+  if (!process.stdout.write(buf)) await once(process.stdout, 'drain');
+}
+
+async function parseCommand(args: string[]): Promise<void> {
+  const cli = parseParseArgs(args);
+  const options = {
+    format: cli.format as 'auto',
+    tz: cli.tz,
+    workers: cli.workers,
+    io: cli.io,
+    maxRecordBytes: cli.maxRecordBytes,
+    levelRaw: cli.levelRaw,
+  };
+  resolveOptions({ ...options, workers: options.workers ?? 1 }); // option errors before file errors
+  // Check every file before printing anything: a typo in the third file should not
+  // cost the output of the first two.
+  for (const f of cli.files) {
+    if (f === '-') continue;
+    let st;
+    try {
+      st = statSync(f);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw createError(ErrorCodes.IO, `${f}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`);
+    }
+    if (st.isDirectory()) throw createError(ErrorCodes.IO, `${f}: is a directory`);
+  }
+  const mode = cli.output === 'none' ? 'parse' : 'ndjson';
+  const workers = cli.workers ?? availableParallelism();
+  let pool: WorkerPool | null = null;
+  const totals = { bytes: 0, records: 0 };
+  const hist = buildHistogram({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
+  const crcs: string[] = [];
+  const t0 = performance.now();
+  try {
+    for (const f of cli.files) {
+      let run: ParseRun;
+      let size = 0;
+      if (f === '-') {
+        run = parseStream(process.stdin, { ...options, fileName: '-' });
+      } else {
+        size = statSync(f).size;
+        if (!pool || pool.isClosed) {
+          resolveIo(cli.io); // fail early on --io mmap without the addon
+          pool = new WorkerPool(workers, { maxRecordBytes: cli.maxRecordBytes ?? DEFAULTS.maxRecordBytes, windowBytes: DEFAULTS.windowBytes, inflightBytes: DEFAULTS.inflightBytes });
+        }
+        run = parseFile(f, options, { mode, pool, fileCrc: cli.stats });
+      }
+      const progress = new Progress(f, size);
+      for await (const batch of run) {
+        if (mode === 'ndjson' && batch.ndjson.length) await writeOut(batch.ndjson);
+        progress.update(batch.through);
+      }
+      progress.finish();
+      if (run.stats.shrunkTo !== null) {
+        process.stderr.write(`logwire: warning: ${f} shrank while it was read; records at or after byte ${run.stats.shrunkTo} were not read\n`);
+      }
+      for (const ms of run.stats.batchMs) hist.recordValue(Math.max(1, Math.round(ms * 1000)));
+      totals.bytes += run.stats.bytes;
+      totals.records += run.stats.records;
+      if (run.stats.crc !== null) crcs.push(`${f}: crc32c ${run.stats.crc} (0x${run.stats.crc.toString(16).padStart(8, '0')})`);
+    }
+  } finally {
+    await (pool as WorkerPool | null)?.close();
+  }
+  if (cli.stats) {
+    const secs = (performance.now() - t0) / 1000;
+    const lines = [
+      `bytes       ${totals.bytes}`,
+      `records     ${totals.records}`,
+      `seconds     ${secs.toFixed(3)}`,
+      `MB/s        ${(totals.bytes / secs / 1e6).toFixed(1)}`,
+      `records/s   ${Math.round(totals.records / secs)}`,
+      ...crcs,
+      `batch parse latency (µs, ${hist.totalCount} batches): p50 ${hist.getValueAtPercentile(50)}  p99 ${hist.getValueAtPercentile(99)}  p99.9 ${hist.getValueAtPercentile(99.9)}  max ${hist.maxValue}`,
+    ];
+    process.stderr.write(lines.join('\n') + '\n');
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    // `logwire parse big.log | head`: the reader left; stop quietly.
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+  try {
+    const [cmd, ...rest] = argv;
+    if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+      process.stdout.write(HELP);
+      return cmd === undefined ? 2 : 0;
+    }
+    if (cmd === '--version') {
+      const pkg = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string };
+      process.stdout.write(`${pkg.version}\n`);
+      return 0;
+    }
+    if (cmd === 'parse') {
+      await parseCommand(rest);
+      return 0;
+    }
+    if (cmd === 'demo') {
+      await runDemo(rest);
+      return 0;
+    }
+    usage(`unknown command ${JSON.stringify(cmd)}; see logwire --help`);
+  } catch (err) {
+    if (err instanceof LogwireError) {
+      process.stderr.write(`logwire: ${err.message}\n`);
+      const userError = err.code === ErrorCodes.USAGE || err.code === ErrorCodes.IO || err.code === ErrorCodes.INVALID_OPTION;
+      return userError ? 2 : 1;
+    }
+    process.stderr.write(`logwire: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,201 @@
+// Drives one WASM core over one input: a chunk of a file (window by window,
+// mapped or read) or a stream of buffers. Used by the pool's workers for
+// files and directly on the calling thread for streams and small buffers.
+import { Mode, Status, type WasmCore } from './wasm/bridge.js';
+import { WindowReader } from './io/window.js';
+import type { IoMode } from './io/window.js';
+
+/** NDJSON handed out by the core, with how many records it holds. */
+export interface Output {
+  ndjson: Buffer;
+  records: number;
+  /** Offset after the last whole line read so far (progress). */
+  through: number;
+  /** Milliseconds the core spent producing this output. */
+  parseMs: number;
+}
+
+/** Hand the output out once it is this large (keeps batches and latency moderate). */
+const FLUSH_BYTES = 1 << 20;
+
+export interface ChunkJob {
+  fd: number;
+  /** File size when the parse began: bytes after it are not read. */
+  size: number;
+  start: number;
+  /** Lines starting at or after this offset belong to the next chunk. */
+  end: number;
+  /** Line number of the first line starting at or after `start`. */
+  line: number;
+  io: IoMode;
+  windowBytes: number;
+}
+
+export interface ChunkResult {
+  records: number;
+  /** LFs in [start, end): the next chunk's first line is line + newlines. */
+  newlines: number;
+  /** CRC32C of the bytes this chunk owned (its lines with their endings), when asked for. */
+  crc: number;
+  crcLength: number;
+  /** The file was found shorter than `size`: nothing at or after this offset was read. */
+  shrunkTo: number | undefined;
+}
+
+/** Whether `offset` starts a line: offset 0, or the byte before it is LF. */
+export function startsLine(readByte: (at: number) => number, offset: number): boolean {
+  return offset === 0 || readByte(offset - 1) === 10;
+}
+
+/**
+ * Parse the lines of one chunk of a file; yields output as it fills and
+ * returns the chunk's totals. The core must be configured already.
+ */
+export function* parseChunk(core: WasmCore, job: ChunkJob, skipPartial: boolean): Generator<Output, ChunkResult> {
+  const x = core.exports;
+  const reader = new WindowReader(core, job.fd, job.io, job.windowBytes);
+  x.begin(job.start, job.line, job.end >= job.size ? -1 : job.end, skipPartial ? 1 : 0);
+  let size = job.size;
+  let pos = job.start;
+  let emitted = 0;
+  let t0 = performance.now();
+  const take = (): Output => {
+    const records = x.recordCount() - emitted;
+    emitted += records;
+    const now = performance.now();
+    const out = { ndjson: core.takeOutput(), records, through: x.committedOffset(), parseMs: now - t0 };
+    t0 = now;
+    return out;
+  };
+  try {
+    for (;;) {
+      const w = reader.load(pos, size);
+      if (reader.shrunkTo !== undefined) size = Math.min(size, reader.shrunkTo);
+      const last = pos + w.len >= size;
+      let ptr = w.ptr;
+      let left = w.len;
+      let status: number;
+      for (;;) {
+        status = x.feed(ptr, left, last ? 1 : 0);
+        const used = x.consumedBytes();
+        ptr += used;
+        left -= used;
+        pos += used;
+        if (status !== Status.outputFull) break;
+        const out = take();
+        // Yielding with a window mapped is fine: the caller only posts the bytes.
+        yield out;
+      }
+      if (reader.release() || reader.shrunkTo !== undefined) {
+        // The file shrank under us: drop what was read past its new end.
+        const cut = reader.shrunkTo ?? size;
+        const out = take();
+        yield { ...out, ...dropFrom(out.ndjson, cut) };
+        return finish(core, cut);
+      }
+      if (status === Status.done) break;
+      if (x.outputLength() >= FLUSH_BYTES) yield take();
+    }
+    if (x.outputLength() > 0) yield take();
+    return finish(core, undefined);
+  } finally {
+    reader.release();
+  }
+}
+
+function finish(core: WasmCore, shrunkTo: number | undefined): ChunkResult {
+  const x = core.exports;
+  return {
+    records: x.recordCount(),
+    newlines: x.newlineCount(),
+    crc: x.chunkCrc() >>> 0,
+    crcLength: x.chunkLength(),
+    shrunkTo,
+  };
+}
+
+/** Keep only the records that lie wholly before `cut` (rare path: a file shrank while read). */
+function dropFrom(ndjson: Buffer, cut: number): { ndjson: Buffer; records: number } {
+  const keep: Buffer[] = [];
+  let records = 0;
+  let start = 0;
+  while (start < ndjson.length) {
+    const end = ndjson.indexOf(10, start);
+    const line = ndjson.subarray(start, end + 1);
+    const r = JSON.parse(line.toString('utf8')) as { offset: number; len: number };
+    if (r.offset + r.len <= cut) {
+      keep.push(line);
+      records++;
+    }
+    start = end + 1;
+  }
+  return { ndjson: Buffer.concat(keep), records };
+}
+
+/** Count the LFs in [start, end) of a file: the pre-pass that numbers a chunk's lines. */
+export function countChunkLines(core: WasmCore, fd: number, io: IoMode, windowBytes: number, start: number, end: number): number {
+  const reader = new WindowReader(core, fd, io, windowBytes);
+  let n = 0;
+  let pos = start;
+  try {
+    while (pos < end) {
+      const w = reader.load(pos, end);
+      if (w.len === 0) break;
+      n += core.exports.countLines(w.ptr, w.len);
+      pos += w.len;
+    }
+  } finally {
+    reader.release();
+  }
+  return n;
+}
+
+/**
+ * Feed a stream of buffers to a configured core (stdin, pipes, parseBuffer):
+ * copies each piece into the input region; lines may cross pieces.
+ */
+export class StreamFeeder {
+  private readonly core: WasmCore;
+  private emitted = 0;
+  private t0 = performance.now();
+
+  constructor(core: WasmCore) {
+    this.core = core;
+    core.exports.begin(0, 1, -1, 0);
+  }
+
+  /** Feed one piece; `last` on the final call (an empty piece is fine). */
+  *push(data: Uint8Array, last: boolean): Generator<Output> {
+    const x = this.core.exports;
+    const cap = this.core.inputSize;
+    let off = 0;
+    do {
+      const n = Math.min(cap, data.length - off);
+      this.core.bytes.set(data.subarray(off, off + n), this.core.inputPtr);
+      const final = last && off + n >= data.length;
+      let ptr = this.core.inputPtr;
+      let left = n;
+      for (;;) {
+        const status = x.feed(ptr, left, final ? 1 : 0);
+        const used = x.consumedBytes();
+        ptr += used;
+        left -= used;
+        if (status !== Status.outputFull) break;
+        yield this.take();
+      }
+      off += n;
+    } while (off < data.length);
+    if (x.outputLength() >= FLUSH_BYTES || (last && x.outputLength() > 0)) yield this.take();
+  }
+
+  private take(): Output {
+    const records = this.core.exports.recordCount() - this.emitted;
+    this.emitted += records;
+    const now = performance.now();
+    const out = { ndjson: this.core.takeOutput(), records, through: this.core.exports.committedOffset(), parseMs: now - this.t0 };
+    this.t0 = now;
+    return out;
+  }
+}
+
+export { Mode };

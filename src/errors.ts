@@ -1,0 +1,45 @@
+// One error taxonomy for logwire: every error a user can see has a stable
+// LOGWIRE_ERR_* code (documented in README.md, "Errors").
+
+export const ErrorCodes = {
+  /** An option has a wrong type or value. */
+  INVALID_OPTION: 'LOGWIRE_ERR_INVALID_OPTION',
+  /** A command-line argument is wrong or missing. */
+  USAGE: 'LOGWIRE_ERR_USAGE',
+  /** A file could not be opened, read or mapped. */
+  IO: 'LOGWIRE_ERR_IO',
+  /** The WASM core stopped on an internal assertion (a bug: please report). */
+  WASM_ABORT: 'LOGWIRE_ERR_WASM_ABORT',
+  /** The WASM core could not be loaded. */
+  WASM_LOAD: 'LOGWIRE_ERR_WASM_LOAD',
+  /** A worker thread failed. */
+  WORKER: 'LOGWIRE_ERR_WORKER',
+  /** The operation was aborted through its AbortSignal. */
+  ABORTED: 'LOGWIRE_ERR_ABORTED',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export class LogwireError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LogwireError';
+    this.code = code;
+  }
+}
+
+export function createError(code: ErrorCode, message: string, cause?: unknown): LogwireError {
+  return new LogwireError(code, message, cause === undefined ? undefined : { cause });
+}
+
+/** Turn a Node fs error into a one-line LogwireError naming the path. */
+export function ioError(path: string, err: unknown): LogwireError {
+  const e = err as NodeJS.ErrnoException;
+  const why =
+    e?.code === 'ENOENT' ? 'no such file' :
+    e?.code === 'EACCES' ? 'permission denied' :
+    e?.code === 'EISDIR' ? 'is a directory' :
+    e?.message ?? String(err);
+  return createError(ErrorCodes.IO, `${path}: ${why}`, err);
+}

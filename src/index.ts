@@ -1,0 +1,218 @@
+// logwire's library API: parse log files, streams and buffers into records
+// (NDJSON bytes from the WASM core, readable as objects).
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { RecordBatch, type LogRecord } from './batch.js';
+import { crc32cCombine } from './crc32c.js';
+import { StreamFeeder } from './engine.js';
+import { createError, ErrorCodes, ioError, LogwireError } from './errors.js';
+import { resolveIo } from './io/window.js';
+import { DEFAULTS, resolveOptions, type Format, type ParseOptions, type ResolvedOptions } from './options.js';
+import { WorkerPool } from './pool/pool.js';
+import { WasmCore, type Mode } from './wasm/bridge.js';
+
+export { RecordBatch, LogwireError, ErrorCodes };
+export type { LogRecord, ParseOptions, Format };
+export { crc32c, crc32cCombine } from './crc32c.js';
+
+/** What a finished parse read. Filled in as the parse goes; complete when iteration ends. */
+export interface ParseStats {
+  /** The format used (the one `auto` chose). */
+  format: Exclude<Format, 'auto'> | null;
+  io: 'mmap' | 'pread' | 'stream';
+  workers: number;
+  bytes: number;
+  records: number;
+  /** Lines read, empty ones included. */
+  lines: number;
+  /** CRC32C of all bytes read (only when asked for with `fileCrc`). */
+  crc: number | null;
+  /** Set when the file shrank while it was read: nothing at or after this offset was read. */
+  shrunkTo: number | null;
+  /** Per-batch parse time in ms, in order (for latency histograms). */
+  batchMs: number[];
+}
+
+/** An async iterable of record batches that also carries the parse's stats. */
+export interface ParseRun extends AsyncIterable<RecordBatch> {
+  readonly stats: ParseStats;
+}
+
+interface InternalOptions {
+  mode?: Mode;
+  fileCrc?: boolean;
+  pool?: WorkerPool;
+}
+
+let mainCore: WasmCore | null = null;
+let mainCoreMax = 0;
+/** A core on the calling thread for streams, buffers and format detection. */
+function callerCore(maxRecordBytes: number): WasmCore {
+  if (!mainCore || mainCoreMax !== maxRecordBytes) {
+    mainCore = new WasmCore({ inputBytes: 1 << 20, maxRecordBytes });
+    mainCoreMax = maxRecordBytes;
+  }
+  return mainCore;
+}
+
+function chooseFormat(o: ResolvedOptions, sample: Uint8Array, whole: boolean): Exclude<Format, 'auto'> {
+  if (o.format !== 'auto') return o.format;
+  return callerCore(o.maxRecordBytes).detect(sample, whole);
+}
+
+/**
+ * Parse a file with a pool of worker threads. Batches come in file order;
+ * bytes appended after the parse began are not read.
+ */
+export function parseFile(path: string, options: ParseOptions = {}, internal: InternalOptions = {}): ParseRun {
+  if (typeof path !== 'string' || path === '') {
+    throw createError(ErrorCodes.INVALID_OPTION, `parseFile: "path" must be a non-empty string; got ${JSON.stringify(path)}`);
+  }
+  const o = resolveOptions(options);
+  const io = resolveIo(o.io);
+  const stats: ParseStats = { format: null, io, workers: o.workers, bytes: 0, records: 0, lines: 0, crc: null, shrunkTo: null, batchMs: [] };
+  async function* run(): AsyncGenerator<RecordBatch> {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (err) {
+      throw ioError(path, err);
+    }
+    let size: number;
+    let sample: Buffer;
+    let lastByte = 10;
+    try {
+      const st = fstatSync(fd);
+      if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+      if (!st.isFile()) throw Object.assign(new Error('not a regular file (use parseStream for pipes)'), { code: 'EINVAL' });
+      size = st.size;
+      sample = Buffer.alloc(Math.min(size, 65536));
+      readSync(fd, sample, 0, sample.length, 0);
+      if (size > 0) {
+        const b = Buffer.alloc(1);
+        readSync(fd, b, 0, 1, size - 1);
+        lastByte = b[0];
+      }
+    } catch (err) {
+      throw ioError(path, err);
+    } finally {
+      closeSync(fd);
+    }
+    const format = chooseFormat(o, sample, size <= 65536);
+    stats.format = format;
+    const pool = internal.pool ?? new WorkerPool(o.workers, {
+      maxRecordBytes: o.maxRecordBytes, windowBytes: DEFAULTS.windowBytes, inflightBytes: DEFAULTS.inflightBytes,
+    });
+    try {
+      const it = pool.run({
+        path, fileName: o.fileName ?? path, size, format, mode: internal.mode ?? 'ndjson', zone: o.zone, io,
+        levelRaw: o.levelRaw, chunkCrc: internal.fileCrc ?? false, chunkBytes: DEFAULTS.chunkBytes, signal: o.signal,
+      });
+      for (;;) {
+        const r = await it.next();
+        if (r.done) {
+          const t = r.value;
+          stats.records = t.records;
+          stats.shrunkTo = t.shrunkTo ?? null;
+          stats.bytes = t.shrunkTo ?? size;
+          // A last line without LF is a line too.
+          stats.lines = t.newlines + (t.shrunkTo === undefined && lastByte !== 10 ? 1 : 0);
+          if (internal.fileCrc) {
+            let crc = 0;
+            for (const c of t.crcs) crc = crc32cCombine(crc, c.crc, c.length);
+            stats.crc = crc;
+          }
+          if (t.shrunkTo !== undefined) yield new RecordBatch(Buffer.alloc(0), 0, t.shrunkTo, t.shrunkTo);
+          break;
+        }
+        stats.batchMs.push(r.value.parseMs);
+        stats.records += r.value.records;
+        yield new RecordBatch(r.value.ndjson, r.value.records, r.value.through);
+      }
+    } finally {
+      if (!internal.pool) await pool.close();
+    }
+  }
+  return { stats, [Symbol.asyncIterator]: () => run() };
+}
+
+/**
+ * Parse a byte stream (stdin, a pipe, a socket) on the calling thread.
+ * Lines may be split across the stream's chunks.
+ */
+export function parseStream(readable: Readable | AsyncIterable<Uint8Array | string>, options: ParseOptions = {}): ParseRun {
+  if (!readable || typeof (readable as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function') {
+    throw createError(ErrorCodes.INVALID_OPTION, 'parseStream: "readable" must be a readable stream or an async iterable of bytes');
+  }
+  const o = resolveOptions(options);
+  const stats: ParseStats = { format: null, io: 'stream', workers: 1, bytes: 0, records: 0, lines: 0, crc: null, shrunkTo: null, batchMs: [] };
+  async function* run(): AsyncGenerator<RecordBatch> {
+    const core = callerCore(o.maxRecordBytes);
+    let feeder: StreamFeeder | null = null;
+    let head: Buffer[] = [];
+    let headBytes = 0;
+    const start = (whole: boolean) => {
+      const sample = Buffer.concat(head);
+      const format = chooseFormat(o, sample, whole);
+      stats.format = format;
+      core.setZone(o.zone);
+      core.configure(format, 'ndjson', o.fileName ?? '-', { levelRaw: o.levelRaw });
+      feeder = new StreamFeeder(core);
+    };
+    const emit = function* (data: Uint8Array, last: boolean) {
+      for (const out of feeder!.push(data, last)) {
+        stats.records += out.records;
+        stats.batchMs.push(out.parseMs);
+        yield new RecordBatch(out.ndjson, out.records, out.through);
+      }
+    };
+    let lastByte = 10;
+    for await (const piece of readable as AsyncIterable<Uint8Array | string>) {
+      if (o.signal?.aborted) throw createError(ErrorCodes.ABORTED, 'parse aborted');
+      const buf = typeof piece === 'string' ? Buffer.from(piece) : piece;
+      stats.bytes += buf.length;
+      if (buf.length) lastByte = buf[buf.length - 1];
+      if (!feeder) {
+        // Hold the first 64 KiB back until the format is known.
+        head.push(Buffer.from(buf));
+        headBytes += buf.length;
+        if (headBytes < 65536) continue;
+        start(false);
+        const first = Buffer.concat(head);
+        head = [];
+        yield* emit(first, false);
+        continue;
+      }
+      yield* emit(buf, false);
+    }
+    if (!feeder) {
+      start(true);
+      const first = Buffer.concat(head);
+      yield* emit(first, true);
+    } else {
+      yield* emit(new Uint8Array(0), true);
+    }
+    stats.lines = core.exports.newlineCount() + (lastByte !== 10 ? 1 : 0);
+  }
+  return { stats, [Symbol.asyncIterator]: () => run() };
+}
+
+/** Parse a small input in one go on the calling thread. */
+export function parseBuffer(buf: Uint8Array | string, options: ParseOptions = {}): RecordBatch {
+  const data = typeof buf === 'string' ? Buffer.from(buf) : buf;
+  if (!(data instanceof Uint8Array)) {
+    throw createError(ErrorCodes.INVALID_OPTION, 'parseBuffer: "buf" must be a Buffer, Uint8Array or string');
+  }
+  const o = resolveOptions(options);
+  const core = callerCore(o.maxRecordBytes);
+  const format = chooseFormat(o, data.subarray(0, 65536), data.length <= 65536);
+  core.setZone(o.zone);
+  core.configure(format, 'ndjson', o.fileName ?? '-', { levelRaw: o.levelRaw });
+  const parts: Buffer[] = [];
+  let records = 0;
+  for (const out of new StreamFeeder(core).push(data, true)) {
+    parts.push(out.ndjson);
+    records += out.records;
+  }
+  return new RecordBatch(parts.length === 1 ? parts[0] : Buffer.concat(parts), records, data.length);
+}

@@ -1,0 +1,84 @@
+// Options of the library and the CLI: defaults in one place, checked once,
+// with messages that name the option and what it must be.
+import { availableParallelism } from 'node:os';
+import { createError, ErrorCodes } from './errors.js';
+import { parseZone, type Zone } from './tz.js';
+
+export type Format = 'auto' | 'classic' | 'logfmt' | 'json';
+export type IoMode = 'mmap' | 'pread';
+
+export interface ParseOptions {
+  /** Line format; 'auto' picks one from the first lines (default 'auto'). */
+  format?: Format;
+  /** Zone for timestamps without an offset: 'UTC', '+05:30' or an IANA name (default 'UTC'). */
+  tz?: string;
+  /** Worker threads for files (default: one per core). */
+  workers?: number;
+  /** How file bytes reach the parser: 'mmap' (default where the addon loaded) or 'pread'. */
+  io?: IoMode;
+  /** Longest line parsed in full; longer lines are records with truncated: true (default 1 MiB). */
+  maxRecordBytes?: number;
+  /** Add `levelRaw`, the level as written, to every record (default false). */
+  levelRaw?: boolean;
+  /** Name written in each record's `file` (default: the path as given; '-' for streams). */
+  fileName?: string;
+  /** Stops the parse; the iterator then throws LOGWIRE_ERR_ABORTED. */
+  signal?: AbortSignal;
+}
+
+export const DEFAULTS = {
+  format: 'auto' as Format,
+  tz: 'UTC',
+  maxRecordBytes: 1 << 20,
+  levelRaw: false,
+  /** File bytes handed to one worker at a time. */
+  chunkBytes: 16 << 20,
+  /** Bytes mapped (or read) into wasm memory at once. */
+  windowBytes: 4 << 20,
+  /** NDJSON a worker may have handed out and not yet seen consumed. */
+  inflightBytes: 64 << 20,
+};
+
+export interface ResolvedOptions {
+  format: Format;
+  zone: Zone;
+  workers: number;
+  io: IoMode | undefined;
+  maxRecordBytes: number;
+  levelRaw: boolean;
+  fileName: string | undefined;
+  signal: AbortSignal | undefined;
+}
+
+const KNOWN = new Set(['format', 'tz', 'workers', 'io', 'maxRecordBytes', 'levelRaw', 'fileName', 'signal']);
+const FORMATS: readonly Format[] = ['auto', 'classic', 'logfmt', 'json'];
+
+function bad(name: string, must: string, got: unknown): never {
+  const shown = typeof got === 'string' ? JSON.stringify(got) : String(got);
+  throw createError(ErrorCodes.INVALID_OPTION, `option "${name}" must be ${must}; got ${shown}`);
+}
+
+export function resolveOptions(options: ParseOptions = {}): ResolvedOptions {
+  if (options === null || typeof options !== 'object') bad('options', 'an object', options);
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) bad(key, `one of the known options (${[...KNOWN].join(', ')})`, 'an unknown option');
+  }
+  const format = options.format ?? DEFAULTS.format;
+  if (!FORMATS.includes(format)) bad('format', `one of ${FORMATS.join(', ')}`, format);
+  const zone = parseZone(options.tz ?? DEFAULTS.tz);
+  const workers = options.workers ?? availableParallelism();
+  if (!Number.isInteger(workers) || workers < 1 || workers > 256) bad('workers', 'an integer from 1 to 256', workers);
+  const io = options.io;
+  if (io !== undefined && io !== 'mmap' && io !== 'pread') bad('io', '"mmap" or "pread"', io);
+  const maxRecordBytes = options.maxRecordBytes ?? DEFAULTS.maxRecordBytes;
+  if (!Number.isInteger(maxRecordBytes) || maxRecordBytes < 64 || maxRecordBytes > 64 << 20) {
+    bad('maxRecordBytes', 'an integer from 64 to 67108864 (64 MiB)', maxRecordBytes);
+  }
+  const levelRaw = options.levelRaw ?? DEFAULTS.levelRaw;
+  if (typeof levelRaw !== 'boolean') bad('levelRaw', 'a boolean', levelRaw);
+  const fileName = options.fileName;
+  if (fileName !== undefined && typeof fileName !== 'string') bad('fileName', 'a string', fileName);
+  const signal = options.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) bad('signal', 'an AbortSignal', signal);
+  return { format, zone, workers, io, maxRecordBytes, levelRaw, fileName, signal };
+}

@@ -1,0 +1,49 @@
+// Messages between the pool (main thread) and its workers.
+import type { Mode } from '../wasm/bridge.js';
+import type { Flavor } from '../wasm/bridge.js';
+import type { Zone } from '../tz.js';
+import type { IoMode } from '../io/window.js';
+
+export interface WorkerInit {
+  maxRecordBytes: number;
+  windowBytes: number;
+  inflightBytes: number;
+  flavor?: Flavor;
+}
+
+export type ToWorker =
+  | {
+      type: 'chunk';
+      id: number;
+      path: string;
+      fileName: string;
+      size: number;
+      start: number;
+      end: number;
+      /** Known line number of the first line, or null: count and wait for a 'base'. */
+      line: number | null;
+      /** Count this chunk's LFs first and post them, so later chunks can start numbering. */
+      countFirst: boolean;
+      format: 'classic' | 'logfmt' | 'json';
+      mode: Mode;
+      zone: Zone;
+      io: IoMode;
+      levelRaw: boolean;
+      chunkCrc: boolean;
+    }
+  | { type: 'base'; id: number; line: number }
+  | { type: 'ack'; bytes: number };
+
+export type FromWorker =
+  | { type: 'count'; id: number; newlines: number }
+  | { type: 'batch'; id: number; ndjson: Uint8Array; records: number; through: number; parseMs: number }
+  | {
+      type: 'done';
+      id: number;
+      records: number;
+      newlines: number;
+      crc: number;
+      crcLength: number;
+      shrunkTo: number | null;
+    }
+  | { type: 'error'; id: number; code: string; message: string };

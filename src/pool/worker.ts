@@ -1,0 +1,95 @@
+// A pool worker: one WASM core, parsing the chunks the pool sends, one at a
+// time, and posting NDJSON batches back as they fill.
+import { closeSync, openSync, readSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import { countChunkLines, parseChunk } from '../engine.js';
+import { WasmCore } from '../wasm/bridge.js';
+import { LogwireError } from '../errors.js';
+import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
+
+const init = workerData as WorkerInit;
+const port = parentPort!;
+const core = new WasmCore({ inputBytes: init.windowBytes, maxRecordBytes: init.maxRecordBytes }, init.flavor);
+
+let inflight = 0;
+let wakeAck: (() => void) | null = null;
+const baseWaiters = new Map<number, (line: number) => void>();
+const queue: Extract<ToWorker, { type: 'chunk' }>[] = [];
+let running = false;
+
+function post(msg: FromWorker, transfer?: ArrayBuffer[]): void {
+  port.postMessage(msg, transfer ?? []);
+}
+
+port.on('message', (msg: ToWorker) => {
+  if (msg.type === 'ack') {
+    inflight -= msg.bytes;
+    wakeAck?.();
+  } else if (msg.type === 'base') {
+    baseWaiters.get(msg.id)?.(msg.line);
+  } else {
+    queue.push(msg);
+    if (!running) void drain();
+  }
+});
+
+async function drain(): Promise<void> {
+  running = true;
+  while (queue.length) {
+    const job = queue.shift()!;
+    try {
+      await runChunk(job);
+    } catch (err) {
+      const e = err as LogwireError & NodeJS.ErrnoException;
+      post({ type: 'error', id: job.id, code: typeof e.code === 'string' ? e.code : 'LOGWIRE_ERR_WORKER', message: e.message ?? String(err) });
+    }
+  }
+  running = false;
+}
+
+async function runChunk(job: Extract<ToWorker, { type: 'chunk' }>): Promise<void> {
+  const fd = openSync(job.path, 'r');
+  try {
+    let line = job.line;
+    if (job.countFirst || line === null) {
+      // A fast SIMD pass, so the chunks after this one can number their lines now.
+      const newlines = countChunkLines(core, fd, job.io, init.windowBytes, job.start, job.end);
+      const known = line === null ? new Promise<number>((resolve) => baseWaiters.set(job.id, resolve)) : null;
+      post({ type: 'count', id: job.id, newlines });
+      if (known) {
+        line = await known;
+        baseWaiters.delete(job.id);
+      }
+    }
+    if (line === null) throw new Error('chunk started without a line number');
+    let skip = false;
+    if (job.start > 0) {
+      const b = Buffer.alloc(1);
+      skip = readSync(fd, b, 0, 1, job.start - 1) === 1 && b[0] !== 10;
+    }
+    core.setZone(job.zone);
+    core.configure(job.format, job.mode, job.fileName, { levelRaw: job.levelRaw, chunkCrc: job.chunkCrc });
+    const it = parseChunk(core, { fd, size: job.size, start: job.start, end: job.end, line, io: job.io, windowBytes: init.windowBytes }, skip);
+    for (;;) {
+      const r = it.next();
+      if (r.done) {
+        const res = r.value;
+        post({ type: 'done', id: job.id, records: res.records, newlines: res.newlines, crc: res.crc, crcLength: res.crcLength, shrunkTo: res.shrunkTo ?? null });
+        break;
+      }
+      const out = r.value;
+      const bytes = out.ndjson;
+      const whole = bytes.byteOffset === 0 && bytes.length === bytes.buffer.byteLength;
+      const ab = (whole ? bytes.buffer : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)) as ArrayBuffer;
+      inflight += ab.byteLength;
+      post({ type: 'batch', id: job.id, ndjson: new Uint8Array(ab), records: out.records, through: out.through, parseMs: out.parseMs }, [ab]);
+      // Back-pressure: wait until the consumer has taken enough.
+      while (inflight > init.inflightBytes) {
+        await new Promise<void>((resolve) => { wakeAck = resolve; });
+        wakeAck = null;
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+}

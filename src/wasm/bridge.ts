@@ -1,0 +1,208 @@
+// The one module that talks to the WASM core: loads the SIMD build (or the
+// scalar one where SIMD is missing), lays out its memory, keeps views fresh
+// after memory.grow and turns AssemblyScript aborts into LogwireErrors.
+import { readFileSync } from 'node:fs';
+import { createError, ErrorCodes } from '../errors.js';
+import type { Format } from '../options.js';
+import { offsetForLocal, type Zone } from '../tz.js';
+
+/** What the host needs from the core; test/wasm-contract.test.ts checks both builds export it. */
+export interface CoreExports {
+  memory: WebAssembly.Memory;
+  init(inputBytes: number, maxRecordBytes: number, outputBytes: number): void;
+  inputPtr(): number;
+  inputSize(): number;
+  outputPtr(): number;
+  outputSize(): number;
+  prefixPtr(): number;
+  prefixSize(): number;
+  configure(format: number, mode: number, flags: number, prefixBytes: number): void;
+  setZone(fixed: number, offsetSeconds: number): void;
+  begin(offset: number, line: number, end: number, skipPartial: number): void;
+  feed(ptr: number, len: number, last: number): number;
+  consumedBytes(): number;
+  outputLength(): number;
+  resetOutput(): void;
+  recordCount(): number;
+  newlineCount(): number;
+  position(): number;
+  nextLine(): number;
+  committedOffset(): number;
+  isDone(): number;
+  chunkCrc(): number;
+  chunkLength(): number;
+  countLines(ptr: number, len: number): number;
+  crc32c(ptr: number, len: number, previous: number): number;
+  detect(ptr: number, len: number, whole: number): number;
+}
+
+export const CORE_EXPORTS: readonly (keyof CoreExports)[] = [
+  'memory', 'init', 'inputPtr', 'inputSize', 'outputPtr', 'outputSize', 'prefixPtr', 'prefixSize',
+  'configure', 'setZone', 'begin', 'feed', 'consumedBytes', 'outputLength', 'resetOutput', 'recordCount',
+  'newlineCount', 'position', 'nextLine', 'committedOffset', 'isDone', 'chunkCrc', 'chunkLength',
+  'countLines', 'crc32c', 'detect',
+];
+
+export const Mode = { split: 0, crc: 1, parse: 2, ndjson: 3 } as const;
+export type Mode = keyof typeof Mode;
+export const Status = { needInput: 0, outputFull: 1, done: 2 } as const;
+const FORMAT_IDS: Record<Exclude<Format, 'auto'>, number> = { classic: 0, logfmt: 1, json: 2 };
+const FORMAT_NAMES = ['classic', 'logfmt', 'json'] as const;
+
+export type Flavor = 'simd' | 'scalar';
+const modules = new Map<Flavor, WebAssembly.Module>();
+
+function wasmPath(flavor: Flavor): URL {
+  // Compiled to build/js/src/wasm/bridge.js; the core is in build/wasm/.
+  return new URL(`../../../wasm/logwire.${flavor}.wasm`, import.meta.url);
+}
+
+/** The build to use: LOGWIRE_WASM=scalar|simd forces one; otherwise SIMD where it validates. */
+export function pickFlavor(requested?: Flavor): Flavor {
+  const forced = requested ?? (process.env.LOGWIRE_WASM as Flavor | undefined);
+  if (forced === 'scalar' || forced === 'simd') return forced;
+  return WebAssembly.validate(loadBytes('simd')) ? 'simd' : 'scalar';
+}
+
+function loadBytes(flavor: Flavor): Uint8Array<ArrayBuffer> {
+  try {
+    return new Uint8Array(readFileSync(wasmPath(flavor)));
+  } catch (err) {
+    throw createError(ErrorCodes.WASM_LOAD, `cannot read the ${flavor} WASM core (${wasmPath(flavor).pathname}): run "npm install" to build it`, err);
+  }
+}
+
+export function compiledModule(flavor: Flavor): WebAssembly.Module {
+  let m = modules.get(flavor);
+  if (!m) {
+    m = new WebAssembly.Module(loadBytes(flavor));
+    modules.set(flavor, m);
+  }
+  return m;
+}
+
+export interface CoreLayout {
+  /** Bytes of the reserved input region (mapped windows land here). */
+  inputBytes: number;
+  maxRecordBytes: number;
+}
+
+/** Output capacity so that one record of maxRecordBytes always fits (see room() in assembly/index.ts). */
+export function outputBytesFor(maxRecordBytes: number): number {
+  return Math.max(8 << 20, maxRecordBytes * 14 + (2 << 20));
+}
+
+export class WasmCore {
+  readonly flavor: Flavor;
+  readonly exports: CoreExports;
+  readonly inputPtr: number;
+  readonly inputSize: number;
+  readonly outputPtr: number;
+  private buffer: ArrayBuffer;
+  private view: Uint8Array;
+  private zoneName: string | undefined;
+
+  constructor(layout: CoreLayout, flavor?: Flavor) {
+    this.flavor = pickFlavor(flavor);
+    const self = this;
+    const imports = {
+      env: {
+        abort(msg: number, file: number, line: number, col: number): never {
+          throw createError(ErrorCodes.WASM_ABORT, `WASM core aborted: ${self.readString(msg) || 'assertion failed'} at ${self.readString(file)}:${line}:${col}`);
+        },
+        zoneOffset(local: number): number {
+          return self.zoneName === undefined ? 0 : offsetForLocal(self.zoneName, local);
+        },
+      },
+    };
+    const instance = new WebAssembly.Instance(compiledModule(this.flavor), imports);
+    this.exports = instance.exports as unknown as CoreExports;
+    this.exports.init(layout.inputBytes, layout.maxRecordBytes, outputBytesFor(layout.maxRecordBytes));
+    this.inputPtr = this.exports.inputPtr();
+    this.inputSize = this.exports.inputSize();
+    this.outputPtr = this.exports.outputPtr();
+    this.buffer = this.exports.memory.buffer;
+    this.view = new Uint8Array(this.buffer);
+  }
+
+  /** The current memory buffer (a new one after memory.grow). */
+  get memoryBuffer(): ArrayBuffer {
+    this.refresh();
+    return this.buffer;
+  }
+
+  /** A byte view of all of wasm memory, refreshed after growth. */
+  get bytes(): Uint8Array {
+    this.refresh();
+    return this.view;
+  }
+
+  private refresh(): void {
+    if (this.exports.memory.buffer !== this.buffer) {
+      this.buffer = this.exports.memory.buffer;
+      this.view = new Uint8Array(this.buffer);
+    }
+  }
+
+  /** AssemblyScript string (UTF-16, byte length at ptr - 4). */
+  private readString(ptr: number): string {
+    if (!ptr) return '';
+    const bytes = this.bytes;
+    const len = new DataView(bytes.buffer).getUint32(ptr - 4, true);
+    let s = '';
+    for (let i = 0; i < len; i += 2) s += String.fromCharCode(bytes[ptr + i] | (bytes[ptr + i + 1] << 8));
+    return s;
+  }
+
+  setZone(zone: Zone): void {
+    if (zone.kind === 'fixed') {
+      this.zoneName = undefined;
+      this.exports.setZone(1, zone.offsetSeconds);
+    } else {
+      this.zoneName = zone.name;
+      this.exports.setZone(0, 0);
+    }
+  }
+
+  /** Choose format and mode; `file` is written into every record. */
+  configure(format: Exclude<Format, 'auto'>, mode: Mode, file: string, opts: { levelRaw?: boolean; chunkCrc?: boolean } = {}): void {
+    const prefix = Buffer.from(`{"file":${JSON.stringify(file)},"offset":`, 'utf8');
+    if (prefix.length > this.exports.prefixSize()) {
+      throw createError(ErrorCodes.INVALID_OPTION, `file name too long (${prefix.length} bytes)`);
+    }
+    this.bytes.set(prefix, this.exports.prefixPtr());
+    const flags = (opts.levelRaw ? 1 : 0) | (opts.chunkCrc ? 2 : 0);
+    this.exports.configure(FORMAT_IDS[format], Mode[mode], flags, prefix.length);
+  }
+
+  /**
+   * Detect the format from the first bytes of an input (docs/records.md,
+   * "auto"); `whole`: the sample is the entire input.
+   */
+  detect(sample: Uint8Array, whole: boolean): Exclude<Format, 'auto'> {
+    const n = Math.min(sample.length, 65536);
+    this.bytes.set(sample.subarray(0, n), this.inputPtr);
+    return FORMAT_NAMES[this.exports.detect(this.inputPtr, n, whole && sample.length <= 65536 ? 1 : 0)];
+  }
+
+  /** Copy the NDJSON written so far out of wasm memory and reset the buffer. */
+  takeOutput(): Buffer {
+    const n = this.exports.outputLength();
+    // Its own ArrayBuffer (not Node's shared pool), so a worker can transfer it.
+    const out = Buffer.from(new ArrayBuffer(n));
+    out.set(this.bytes.subarray(this.outputPtr, this.outputPtr + n));
+    this.exports.resetOutput();
+    return out;
+  }
+
+  /** CRC32C of bytes, through the core (continuing `previous`). */
+  crc32c(data: Uint8Array, previous = 0): number {
+    let crc = previous;
+    for (let off = 0; off < data.length; off += this.inputSize) {
+      const part = data.subarray(off, off + this.inputSize);
+      this.bytes.set(part, this.inputPtr);
+      crc = this.exports.crc32c(this.inputPtr, part.length, crc) >>> 0;
+    }
+    return crc >>> 0;
+  }
+}
