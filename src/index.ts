@@ -9,7 +9,7 @@ import { createError, ErrorCodes, ioError, LogwireError } from './errors.js';
 import { resolveIo } from './io/window.js';
 import { DEFAULTS, resolveOptions, type Format, type ParseOptions, type ResolvedOptions } from './options.js';
 import { WorkerPool } from './pool/pool.js';
-import { WasmCore, type Mode } from './wasm/bridge.js';
+import { WasmCore, type Flavor, type Mode } from './wasm/bridge.js';
 
 export { RecordBatch, LogwireError, ErrorCodes };
 export type { LogRecord, ParseOptions, Format };
@@ -38,26 +38,38 @@ export interface ParseRun extends AsyncIterable<RecordBatch> {
   readonly stats: ParseStats;
 }
 
-interface InternalOptions {
+/** Knobs for tools, tests and benchmarks; not part of the stable API. */
+export interface InternalOptions {
+  /** split | crc | parse | ndjson (default): how much of the work to do. */
   mode?: Mode;
+  /** Compute the CRC32C of the whole file (a second CRC pass). */
   fileCrc?: boolean;
+  /** Reuse this pool (the caller closes it). */
   pool?: WorkerPool;
+  /** Bytes per chunk handed to a worker. */
+  chunkBytes?: number;
+  /** Bytes per mapped/read window (also the stream piece size). */
+  windowBytes?: number;
+  /** Force the SIMD or the scalar WASM build. */
+  flavor?: Flavor;
 }
 
-let mainCore: WasmCore | null = null;
-let mainCoreMax = 0;
+const callerCores = new Map<string, WasmCore>();
 /** A core on the calling thread for streams, buffers and format detection. */
-function callerCore(maxRecordBytes: number): WasmCore {
-  if (!mainCore || mainCoreMax !== maxRecordBytes) {
-    mainCore = new WasmCore({ inputBytes: 1 << 20, maxRecordBytes });
-    mainCoreMax = maxRecordBytes;
+function callerCore(maxRecordBytes: number, internal: InternalOptions = {}): WasmCore {
+  const inputBytes = internal.windowBytes ?? 1 << 20;
+  const key = `${maxRecordBytes}/${inputBytes}/${internal.flavor ?? ''}`;
+  let core = callerCores.get(key);
+  if (!core) {
+    core = new WasmCore({ inputBytes, maxRecordBytes }, internal.flavor);
+    callerCores.set(key, core);
   }
-  return mainCore;
+  return core;
 }
 
-function chooseFormat(o: ResolvedOptions, sample: Uint8Array, whole: boolean): Exclude<Format, 'auto'> {
+function chooseFormat(o: ResolvedOptions, sample: Uint8Array, whole: boolean, internal: InternalOptions = {}): Exclude<Format, 'auto'> {
   if (o.format !== 'auto') return o.format;
-  return callerCore(o.maxRecordBytes).detect(sample, whole);
+  return callerCore(o.maxRecordBytes, internal).detect(sample, whole);
 }
 
 /**
@@ -101,12 +113,13 @@ export function parseFile(path: string, options: ParseOptions = {}, internal: In
     const format = chooseFormat(o, sample, size <= 65536);
     stats.format = format;
     const pool = internal.pool ?? new WorkerPool(o.workers, {
-      maxRecordBytes: o.maxRecordBytes, windowBytes: DEFAULTS.windowBytes, inflightBytes: DEFAULTS.inflightBytes,
+      maxRecordBytes: o.maxRecordBytes, windowBytes: internal.windowBytes ?? DEFAULTS.windowBytes,
+      inflightBytes: DEFAULTS.inflightBytes, flavor: internal.flavor,
     });
     try {
       const it = pool.run({
         path, fileName: o.fileName ?? path, size, format, mode: internal.mode ?? 'ndjson', zone: o.zone, io,
-        levelRaw: o.levelRaw, chunkCrc: internal.fileCrc ?? false, chunkBytes: DEFAULTS.chunkBytes, signal: o.signal,
+        levelRaw: o.levelRaw, chunkCrc: internal.fileCrc ?? false, chunkBytes: internal.chunkBytes ?? DEFAULTS.chunkBytes, signal: o.signal,
       });
       for (;;) {
         const r = await it.next();
@@ -140,20 +153,20 @@ export function parseFile(path: string, options: ParseOptions = {}, internal: In
  * Parse a byte stream (stdin, a pipe, a socket) on the calling thread.
  * Lines may be split across the stream's chunks.
  */
-export function parseStream(readable: Readable | AsyncIterable<Uint8Array | string>, options: ParseOptions = {}): ParseRun {
+export function parseStream(readable: Readable | AsyncIterable<Uint8Array | string>, options: ParseOptions = {}, internal: InternalOptions = {}): ParseRun {
   if (!readable || typeof (readable as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function') {
     throw createError(ErrorCodes.INVALID_OPTION, 'parseStream: "readable" must be a readable stream or an async iterable of bytes');
   }
   const o = resolveOptions(options);
   const stats: ParseStats = { format: null, io: 'stream', workers: 1, bytes: 0, records: 0, lines: 0, crc: null, shrunkTo: null, batchMs: [] };
   async function* run(): AsyncGenerator<RecordBatch> {
-    const core = callerCore(o.maxRecordBytes);
+    const core = callerCore(o.maxRecordBytes, internal);
     let feeder: StreamFeeder | null = null;
     let head: Buffer[] = [];
     let headBytes = 0;
     const start = (whole: boolean) => {
       const sample = Buffer.concat(head);
-      const format = chooseFormat(o, sample, whole);
+      const format = chooseFormat(o, sample, whole, internal);
       stats.format = format;
       core.setZone(o.zone);
       core.configure(format, 'ndjson', o.fileName ?? '-', { levelRaw: o.levelRaw });
@@ -198,14 +211,14 @@ export function parseStream(readable: Readable | AsyncIterable<Uint8Array | stri
 }
 
 /** Parse a small input in one go on the calling thread. */
-export function parseBuffer(buf: Uint8Array | string, options: ParseOptions = {}): RecordBatch {
+export function parseBuffer(buf: Uint8Array | string, options: ParseOptions = {}, internal: InternalOptions = {}): RecordBatch {
   const data = typeof buf === 'string' ? Buffer.from(buf) : buf;
   if (!(data instanceof Uint8Array)) {
     throw createError(ErrorCodes.INVALID_OPTION, 'parseBuffer: "buf" must be a Buffer, Uint8Array or string');
   }
   const o = resolveOptions(options);
-  const core = callerCore(o.maxRecordBytes);
-  const format = chooseFormat(o, data.subarray(0, 65536), data.length <= 65536);
+  const core = callerCore(o.maxRecordBytes, internal);
+  const format = chooseFormat(o, data.subarray(0, 65536), data.length <= 65536, internal);
   core.setZone(o.zone);
   core.configure(format, 'ndjson', o.fileName ?? '-', { levelRaw: o.levelRaw });
   const parts: Buffer[] = [];

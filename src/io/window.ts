@@ -55,7 +55,7 @@ export class WindowReader {
     if (this.native) {
       const page = this.native.pageSize;
       const start = offset - (offset % page);
-      const len = Math.min(this.windowBytes, size - start);
+      const len = Math.min(this.windowBytes + (offset - start), size - start, this.core.inputSize);
       this.slot = this.native.mapWindow(this.core.memoryBuffer, this.core.inputPtr, this.fd, start, len);
       return { ptr: this.core.inputPtr + (offset - start), len: len - (offset - start) };
     }
