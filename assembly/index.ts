@@ -149,12 +149,21 @@ function sawNewline(at: u64): void {
   committed = at + 1;
 }
 
-/** Output room a record with `n` extractable bytes may need at most. */
+let outputSoft: usize = usize.MAX_VALUE;
+
+/** Hand output out once this much is written (smaller batches, less memory touched). */
+export function setOutputLimit(bytes: usize): void {
+  outputSoft = bytes;
+}
+
+/** Whether a record with `n` extractable bytes fits: the worst case must fit the buffer. */
 // @ts-ignore: decorator
 @inline
 function room(n: usize): bool {
   if (mode < MODE_PARSE) return true;
-  return outputCap - (outPos - outputBase) >= n * 14 + prefixLen + 1024;
+  const used = outPos - outputBase;
+  if (used >= outputSoft && used > 0) return false;
+  return outputCap - used >= n * 14 + prefixLen + 1024;
 }
 
 const CR_BYTE: usize = memory.data<u8>([13]);

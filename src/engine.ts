@@ -15,8 +15,8 @@ export interface Output {
   parseMs: number;
 }
 
-/** Hand the output out once it is this large (keeps batches and latency moderate). */
-const FLUSH_BYTES = 1 << 20;
+/** Hand the output out once it is this large (keeps batches, latency and touched memory small). */
+export const FLUSH_BYTES = 1 << 20;
 
 export interface ChunkJob {
   fd: number;
@@ -51,8 +51,9 @@ export function startsLine(readByte: (at: number) => number, offset: number): bo
  * Parse the lines of one chunk of a file; yields output as it fills and
  * returns the chunk's totals. The core must be configured already.
  */
-export function* parseChunk(core: WasmCore, job: ChunkJob, skipPartial: boolean): Generator<Output, ChunkResult> {
+export function* parseChunk(core: WasmCore, job: ChunkJob, skipPartial: boolean, spare: () => ArrayBuffer | undefined = () => undefined): Generator<Output, ChunkResult> {
   const x = core.exports;
+  x.setOutputLimit(FLUSH_BYTES);
   const reader = new WindowReader(core, job.fd, job.io, job.windowBytes);
   x.begin(job.start, job.line, job.end >= job.size ? -1 : job.end, skipPartial ? 1 : 0);
   let size = job.size;
@@ -63,7 +64,7 @@ export function* parseChunk(core: WasmCore, job: ChunkJob, skipPartial: boolean)
     const records = x.recordCount() - emitted;
     emitted += records;
     const now = performance.now();
-    const out = { ndjson: core.takeOutput(), records, through: x.committedOffset(), parseMs: now - t0 };
+    const out = { ndjson: core.takeOutput(spare()), records, through: x.committedOffset(), parseMs: now - t0 };
     t0 = now;
     return out;
   };
@@ -161,6 +162,7 @@ export class StreamFeeder {
 
   constructor(core: WasmCore) {
     this.core = core;
+    core.exports.setOutputLimit(FLUSH_BYTES);
     core.exports.begin(0, 1, -1, 0);
   }
 

@@ -52,6 +52,11 @@ export interface InternalOptions {
   windowBytes?: number;
   /** Force the SIMD or the scalar WASM build. */
   flavor?: Flavor;
+  /**
+   * The caller is done with a batch's NDJSON bytes once it asks for the next
+   * batch: the buffer goes back to the worker for reuse (the CLI does this).
+   */
+  recycle?: boolean;
 }
 
 const callerCores = new Map<string, WasmCore>();
@@ -119,7 +124,8 @@ export function parseFile(path: string, options: ParseOptions = {}, internal: In
     try {
       const it = pool.run({
         path, fileName: o.fileName ?? path, size, format, mode: internal.mode ?? 'ndjson', zone: o.zone, io,
-        levelRaw: o.levelRaw, chunkCrc: internal.fileCrc ?? false, chunkBytes: internal.chunkBytes ?? DEFAULTS.chunkBytes, signal: o.signal,
+        levelRaw: o.levelRaw, chunkCrc: internal.fileCrc ?? false, chunkBytes: internal.chunkBytes ?? DEFAULTS.chunkBytes,
+        recycle: internal.recycle ?? false, signal: o.signal,
       });
       for (;;) {
         const r = await it.next();

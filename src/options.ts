@@ -32,11 +32,11 @@ export const DEFAULTS = {
   maxRecordBytes: 1 << 20,
   levelRaw: false,
   /** File bytes handed to one worker at a time. */
-  chunkBytes: 16 << 20,
+  chunkBytes: 4 << 20,
   /** Bytes mapped (or read) into wasm memory at once. */
   windowBytes: 4 << 20,
   /** NDJSON a worker may have handed out and not yet seen consumed. */
-  inflightBytes: 64 << 20,
+  inflightBytes: 16 << 20,
 };
 
 export interface ResolvedOptions {

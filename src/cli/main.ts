@@ -1,7 +1,7 @@
 // The logwire command line: `logwire parse` (files or stdin to NDJSON) and
 // `logwire demo`. A user's mistake is one line on stderr and exit code 2.
 import { once } from 'node:events';
-import { readFileSync, statSync } from 'node:fs';
+import { fstatSync, readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { availableParallelism } from 'node:os';
 import { build as buildHistogram } from 'hdr-histogram-js';
@@ -105,6 +105,20 @@ function parseParseArgs(args: string[]): ParseCli {
   };
 }
 
+/**
+ * Whether stdout writes finish before write() returns (files, pipes and
+ * terminals on POSIX): then a batch's buffer can go back to its worker as soon
+ * as it is written. Sockets keep a reference to what they have not sent.
+ */
+function stdoutIsSync(): boolean {
+  try {
+    const st = fstatSync(1);
+    return process.platform !== 'win32' && (st.isFile() || st.isFIFO() || st.isCharacterDevice());
+  } catch {
+    return false;
+  }
+}
+
 /** Write to stdout, waiting when the pipe is full; a closed pipe ends the run quietly. */
 async function writeOut(buf: Uint8Array): Promise<void> {
   if (!process.stdout.write(buf)) await once(process.stdout, 'drain');
@@ -153,7 +167,7 @@ async function parseCommand(args: string[]): Promise<void> {
           resolveIo(cli.io); // fail early on --io mmap without the addon
           pool = new WorkerPool(workers, { maxRecordBytes: cli.maxRecordBytes ?? DEFAULTS.maxRecordBytes, windowBytes: DEFAULTS.windowBytes, inflightBytes: DEFAULTS.inflightBytes });
         }
-        run = parseFile(f, options, { mode, pool, fileCrc: cli.stats });
+        run = parseFile(f, options, { mode, pool, fileCrc: cli.stats, recycle: stdoutIsSync() });
       }
       const progress = new Progress(f, size);
       for await (const batch of run) {

@@ -19,6 +19,8 @@ export interface FileJob {
   levelRaw: boolean;
   chunkCrc: boolean;
   chunkBytes: number;
+  /** The consumer is done with a batch's bytes once it asks for the next: reuse them. */
+  recycle?: boolean;
   signal?: AbortSignal;
 }
 
@@ -134,7 +136,7 @@ export class WorkerPool {
         c.newlines = msg.newlines;
         propagate();
       } else if (msg.type === 'batch') {
-        c.batches.push({ ndjson: Buffer.from(msg.ndjson.buffer, msg.ndjson.byteOffset, msg.ndjson.length), records: msg.records, through: msg.through, parseMs: msg.parseMs });
+        c.batches.push({ ndjson: Buffer.from(msg.buffer, 0, msg.length), records: msg.records, through: msg.through, parseMs: msg.parseMs });
         if (c.id === head) notify();
       } else if (msg.type === 'done') {
         c.done = true;
@@ -164,7 +166,12 @@ export class WorkerPool {
         const b = c.batches.shift();
         if (b) {
           yield b;
-          send(c.worker!, { type: 'ack', bytes: b.ndjson.length });
+          if (job.recycle) {
+            const buffer = b.ndjson.buffer as ArrayBuffer;
+            c.worker!.worker.postMessage({ type: 'ack', bytes: b.ndjson.length, buffer } satisfies ToWorker, [buffer]);
+          } else {
+            send(c.worker!, { type: 'ack', bytes: b.ndjson.length });
+          }
           continue;
         }
         if (c.done) {

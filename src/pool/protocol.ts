@@ -32,11 +32,12 @@ export type ToWorker =
       chunkCrc: boolean;
     }
   | { type: 'base'; id: number; line: number }
-  | { type: 'ack'; bytes: number };
+  /** The consumer took a batch; `buffer` (if recycling) comes back for reuse. */
+  | { type: 'ack'; bytes: number; buffer?: ArrayBuffer };
 
 export type FromWorker =
   | { type: 'count'; id: number; newlines: number }
-  | { type: 'batch'; id: number; ndjson: Uint8Array; records: number; through: number; parseMs: number }
+  | { type: 'batch'; id: number; buffer: ArrayBuffer; length: number; records: number; through: number; parseMs: number }
   | {
       type: 'done';
       id: number;

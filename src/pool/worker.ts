@@ -12,6 +12,8 @@ const port = parentPort!;
 const core = new WasmCore({ inputBytes: init.windowBytes, maxRecordBytes: init.maxRecordBytes }, init.flavor);
 
 let inflight = 0;
+// Output buffers the consumer gave back (recycling runs): no allocation, no garbage.
+const spares: ArrayBuffer[] = [];
 let wakeAck: (() => void) | null = null;
 const baseWaiters = new Map<number, (line: number) => void>();
 const queue: Extract<ToWorker, { type: 'chunk' }>[] = [];
@@ -24,6 +26,7 @@ function post(msg: FromWorker, transfer?: ArrayBuffer[]): void {
 port.on('message', (msg: ToWorker) => {
   if (msg.type === 'ack') {
     inflight -= msg.bytes;
+    if (msg.buffer && spares.length < 8) spares.push(msg.buffer);
     wakeAck?.();
   } else if (msg.type === 'base') {
     baseWaiters.get(msg.id)?.(msg.line);
@@ -69,7 +72,7 @@ async function runChunk(job: Extract<ToWorker, { type: 'chunk' }>): Promise<void
     }
     core.setZone(job.zone);
     core.configure(job.format, job.mode, job.fileName, { levelRaw: job.levelRaw, chunkCrc: job.chunkCrc });
-    const it = parseChunk(core, { fd, size: job.size, start: job.start, end: job.end, line, io: job.io, windowBytes: init.windowBytes }, skip);
+    const it = parseChunk(core, { fd, size: job.size, start: job.start, end: job.end, line, io: job.io, windowBytes: init.windowBytes }, skip, () => spares.pop());
     for (;;) {
       const r = it.next();
       if (r.done) {
@@ -78,11 +81,9 @@ async function runChunk(job: Extract<ToWorker, { type: 'chunk' }>): Promise<void
         break;
       }
       const out = r.value;
-      const bytes = out.ndjson;
-      const whole = bytes.byteOffset === 0 && bytes.length === bytes.buffer.byteLength;
-      const ab = (whole ? bytes.buffer : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)) as ArrayBuffer;
-      inflight += ab.byteLength;
-      post({ type: 'batch', id: job.id, ndjson: new Uint8Array(ab), records: out.records, through: out.through, parseMs: out.parseMs }, [ab]);
+      const ab = out.ndjson.buffer as ArrayBuffer; // takeOutput gives a view at 0 of its own buffer
+      inflight += out.ndjson.length;
+      post({ type: 'batch', id: job.id, buffer: ab, length: out.ndjson.length, records: out.records, through: out.through, parseMs: out.parseMs }, [ab]);
       // Back-pressure: wait until the consumer has taken enough.
       while (inflight > init.inflightBytes) {
         await new Promise<void>((resolve) => { wakeAck = resolve; });

@@ -23,6 +23,7 @@ export interface CoreExports {
   consumedBytes(): number;
   outputLength(): number;
   resetOutput(): void;
+  setOutputLimit(bytes: number): void;
   recordCount(): number;
   newlineCount(): number;
   position(): number;
@@ -38,7 +39,7 @@ export interface CoreExports {
 
 export const CORE_EXPORTS: readonly (keyof CoreExports)[] = [
   'memory', 'init', 'inputPtr', 'inputSize', 'outputPtr', 'outputSize', 'prefixPtr', 'prefixSize',
-  'configure', 'setZone', 'begin', 'feed', 'consumedBytes', 'outputLength', 'resetOutput', 'recordCount',
+  'configure', 'setZone', 'begin', 'feed', 'consumedBytes', 'outputLength', 'resetOutput', 'setOutputLimit', 'recordCount',
   'newlineCount', 'position', 'nextLine', 'committedOffset', 'isDone', 'chunkCrc', 'chunkLength',
   'countLines', 'crc32c', 'detect',
 ];
@@ -185,11 +186,15 @@ export class WasmCore {
     return FORMAT_NAMES[this.exports.detect(this.inputPtr, n, whole && sample.length <= 65536 ? 1 : 0)];
   }
 
-  /** Copy the NDJSON written so far out of wasm memory and reset the buffer. */
-  takeOutput(): Buffer {
+  /**
+   * Copy the NDJSON written so far out of wasm memory and reset the buffer.
+   * `into`: a spare ArrayBuffer to reuse when it is large enough.
+   */
+  takeOutput(into?: ArrayBuffer): Buffer {
     const n = this.exports.outputLength();
     // Its own ArrayBuffer (not Node's shared pool), so a worker can transfer it.
-    const out = Buffer.from(new ArrayBuffer(n));
+    const ab = into && into.byteLength >= n ? into : new ArrayBuffer(n);
+    const out = Buffer.from(ab, 0, n);
     out.set(this.bytes.subarray(this.outputPtr, this.outputPtr + n));
     this.exports.resetOutput();
     return out;
