@@ -3,7 +3,7 @@
 // pages or pread buffers) inside a reserved region; records leave as NDJSON
 // in the output buffer. All offsets cross the boundary as f64 (exact < 2^53).
 import { crcInit, crcUpdate } from './crc32c';
-import { countNewlines, findNewline } from './scan';
+import { bulkEnd, bulkNewlines, bulkRecords, countNewlines, findNewline, splitBulk } from './scan';
 import { copyString, outPos, putByte, putBytes, putU64, resetOut, setOut } from './out';
 import { initKeyChars, classicShape, extractClassic, extractLogfmt, logfmtShape, putFieldsKey, putMsgKey, putNull, putTsKey, setLevelRaw, putLevel, RAW_PLAIN } from './extract';
 import { extractJson, extractJsonCheck, JSON_DEEP, JSON_NOT_OBJECT, JSON_OK } from './json';
@@ -268,6 +268,19 @@ export function feed(ptr: usize, len: usize, last: bool): i32 {
     if (p == end) {
       if (last) { done = true; return finish(ptr, p, STATUS_DONE); }
       return finish(ptr, p, STATUS_NEED_INPUT);
+    }
+    if (mode == MODE_SPLIT) {
+      // Whole lines that start before the chunk end, in bulk.
+      const stop = endOff - base > <u64>(end - ptr) ? end : ptr + <usize>(endOff - base);
+      splitBulk(p, stop);
+      if (bulkEnd > p) {
+        records += bulkRecords;
+        line += bulkNewlines;
+        newlines += bulkNewlines;
+        p = bulkEnd;
+        committed = base + <u64>(p - ptr);
+        continue;
+      }
     }
     const nl = findNewline(p, end);
     if (nl == end && !last) {

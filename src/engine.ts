@@ -187,7 +187,8 @@ export class StreamFeeder {
       }
       off += n;
     } while (off < data.length);
-    if (x.outputLength() >= FLUSH_BYTES || (last && x.outputLength() > 0)) yield this.take();
+    const pending = x.outputLength() > 0 || x.recordCount() > this.emitted;
+    if (x.outputLength() >= FLUSH_BYTES || (last && pending)) yield this.take();
   }
 
   private take(): Output {

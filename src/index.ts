@@ -226,7 +226,7 @@ export function parseBuffer(buf: Uint8Array | string, options: ParseOptions = {}
   const core = callerCore(o.maxRecordBytes, internal);
   const format = chooseFormat(o, data.subarray(0, 65536), data.length <= 65536, internal);
   core.setZone(o.zone);
-  core.configure(format, 'ndjson', o.fileName ?? '-', { levelRaw: o.levelRaw });
+  core.configure(format, internal.mode ?? 'ndjson', o.fileName ?? '-', { levelRaw: o.levelRaw });
   const parts: Buffer[] = [];
   let records = 0;
   for (const out of new StreamFeeder(core).push(data, true)) {

@@ -63,3 +63,18 @@ test('a CR at the end of one piece and LF at the start of the next is one CRLF',
     assert.deepStrictEqual(records(Buffer.concat(parts)), want, `cut ${cut}`);
   }
 });
+
+for (const flavor of FLAVORS) {
+  test(`split and crc modes (${flavor}) count the same records as a full parse`, () => {
+    for (let seed = 1; seed <= 400; seed++) {
+      const r = new Rng(seed * 31337);
+      const input = randomInput(r, 1 + r.int(40));
+      const want = referenceParse(input, { file: '-', format: 'classic' }).length;
+      for (const mode of ['split', 'crc', 'parse'] as const) {
+        const batch = parseBuffer(input, { format: 'classic' }, { flavor, mode });
+        assert.equal(batch.count, want, `seed ${seed} mode ${mode}: ${JSON.stringify(input.toString('latin1'))}`);
+        assert.equal(batch.ndjson.length, 0);
+      }
+    }
+  });
+}
