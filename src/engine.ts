@@ -95,7 +95,8 @@ export function* parseChunk(core: WasmCore, job: ChunkJob, skipPartial: boolean,
         return finish(core, cut);
       }
       if (status === Status.done) break;
-      if (x.outputLength() >= FLUSH_BYTES) yield take();
+      // Modes without output still report progress once per window.
+      if (x.outputLength() >= FLUSH_BYTES || (x.outputLength() === 0 && x.recordCount() > emitted)) yield take();
     }
     if (x.outputLength() > 0) yield take();
     return finish(core, undefined);
