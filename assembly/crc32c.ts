@@ -47,6 +47,11 @@ export function crcUpdate(reg: u32, p: usize, n: usize): u32 {
         tab(3, b) ^ tab(2, b >>> 8) ^ tab(1, b >>> 16) ^ tab(0, b >>> 24);
     p += 8;
   }
+  if (p + 4 <= end) {
+    const a = load<u32>(p) ^ c;
+    c = tab(3, a) ^ tab(2, a >>> 8) ^ tab(1, a >>> 16) ^ tab(0, a >>> 24);
+    p += 4;
+  }
   while (p < end) {
     c = tab(0, c ^ load<u8>(p)) ^ (c >>> 8);
     p++;
