@@ -1,7 +1,7 @@
 // Field extraction for the classic and logfmt formats: timestamp, level,
 // message and key=value pairs, written straight into the output buffer.
 import { copyString, putByte, putBytes, putString, putUnquoted } from './out';
-import { parseEpoch, parseTimestamp, putTimestamp } from './time';
+import { parseEpoch, parseTimestamp, putTimestamp, tsEnd } from './time';
 import { levelName, levelNameLen, normalizeLevel } from './level';
 
 export let levelRawWanted: bool = false;
@@ -143,7 +143,7 @@ let shapeLevelE: usize = 0;
 /** Whether [p, end) has the classic shape; sets shapeMsg/shapeLevel* and the timestamp. */
 export function classicShape(p: usize, end: usize): bool {
   if (!parseTimestamp(p, end, false)) return false;
-  let q = tsEnd();
+  let q = tsEnd;
   if (q >= end || load<u8>(q) != SP) return false;
   while (q < end && load<u8>(q) == SP) q++;
   if (q >= end || load<u8>(q) != 0x5b) return false;
@@ -176,10 +176,6 @@ export function extractClassic(p: usize, end: usize): void {
   putByte(0x7d);
 }
 
-import { tsEnd as tsEndGlobal } from './time';
-// @ts-ignore: decorator
-@inline
-function tsEnd(): usize { return tsEndGlobal; }
 
 /** Address of the first '=' in [p, end), or end. */
 // @ts-ignore: decorator

@@ -4,11 +4,13 @@
 // in the output buffer. All offsets cross the boundary as f64 (exact < 2^53).
 import { crcInit, crcUpdate } from './crc32c';
 import { bulkEnd, bulkNewlines, bulkRecords, countNewlines, findNewline, splitBulk } from './scan';
-import { copyString, outPos, putByte, putBytes, putU64, resetOut, setOut } from './out';
-import { initKeyChars, classicShape, extractClassic, extractLogfmt, logfmtShape, putFieldsKey, putMsgKey, putNull, putTsKey, setLevelRaw, putLevel, RAW_PLAIN } from './extract';
+import { outPos, putByte, putBytes, putString, putU64, resetOut, setOut } from './out';
+import {
+  classicShape, extractClassic, extractLogfmt, initKeyChars, logfmtShape, putFieldsKey, putLevel, putMsgKey, putNull, putTsKey,
+  RAW_PLAIN, setLevelRaw,
+} from './extract';
 import { extractJson, extractJsonCheck, JSON_DEEP, JSON_NOT_OBJECT, JSON_OK } from './json';
 import { resetTimestampCache, resetZoneCache } from './time';
-import { putString } from './out';
 
 export const MODE_SPLIT = 0;
 export const MODE_CRC = 1;
@@ -139,7 +141,6 @@ export function committedOffset(): f64 { return <f64>committed; }
 export function isDone(): bool { return done; }
 export function chunkCrc(): u32 { return ~chunkReg; }
 export function chunkLength(): f64 { return <f64>chunkBytes; }
-export function lineInProgress(): bool { return inLine; }
 
 // @ts-ignore: decorator
 @inline
@@ -407,4 +408,3 @@ function isJsonObject(p: usize, e: usize): bool {
   return extractJsonCheck(p, e);
 }
 
-export { copyString };

@@ -1,7 +1,7 @@
 // Drives one WASM core over one input: a chunk of a file (window by window,
 // mapped or read) or a stream of buffers. Used by the pool's workers for
 // files and directly on the calling thread for streams and small buffers.
-import { Mode, Status, type WasmCore } from './wasm/bridge.js';
+import { Status, type WasmCore } from './wasm/bridge.js';
 import { WindowReader } from './io/window.js';
 import type { IoMode } from './io/window.js';
 
@@ -202,4 +202,3 @@ export class StreamFeeder {
   }
 }
 
-export { Mode };
