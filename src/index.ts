@@ -1,6 +1,6 @@
 // logwire's library API: parse log files, streams and buffers into records
 // (NDJSON bytes from the WASM core, readable as objects).
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { RecordBatch, type LogRecord } from './batch.js';
 import { crc32cCombine } from './crc32c.js';
@@ -95,14 +95,30 @@ export function parseFile(path: string, options: ParseOptions = {}, internal: In
     } catch (err) {
       throw ioError(path, err);
     }
-    let size: number;
-    let sample: Buffer;
+    let size = 0;
+    let sample = Buffer.alloc(0);
     let lastByte = 10;
+    let pipe = false;
     try {
       const st = fstatSync(fd);
       if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
-      if (!st.isFile()) throw Object.assign(new Error('not a regular file (use parseStream for pipes)'), { code: 'EINVAL' });
-      size = st.size;
+      pipe = !st.isFile();
+    } catch (err) {
+      closeSync(fd);
+      throw ioError(path, err);
+    }
+    if (pipe) {
+      // A FIFO, a character device, /dev/stdin: no size, no mapping; read it as a stream.
+      const inner = parseStream(createReadStream('', { fd }), { ...options, fileName: o.fileName ?? path });
+      for await (const batch of inner) {
+        Object.assign(stats, inner.stats);
+        yield batch;
+      }
+      Object.assign(stats, inner.stats);
+      return;
+    }
+    try {
+      size = fstatSync(fd).size;
       sample = Buffer.alloc(Math.min(size, 65536));
       readSync(fd, sample, 0, sample.length, 0);
       if (size > 0) {
