@@ -216,13 +216,10 @@ function putPairs(p: usize, end: usize): void {
       continue;
     }
     const v = eqAt + 1;
-    // Classic key bytes never need escaping: `,"key":` straight out.
-    if (!first) putByte(0x2c);
+    // Through the escaper, not a raw copy: a mapped page may change after the
+    // key was checked (a file truncated while read), and the output must stay valid.
+    putKey(first, k, eqAt);
     first = false;
-    putByte(0x22);
-    putBytes(k, eqAt - k);
-    putByte(0x22);
-    putByte(0x3a);
     if (v < end && load<u8>(v) == QUOTE) {
       const e = quotedEnd(v + 1, end);
       putUnquoted(v + 1, e < end ? e : end);

@@ -40,6 +40,8 @@ let maxRecord: usize = 1 << 20;
 let mode: i32 = MODE_NDJSON;
 let format: i32 = FORMAT_CLASSIC;
 let chunkCrcOn: bool = false;
+// Input is mapped file pages, which a truncation can change while we read them.
+let volatileInput: bool = false;
 let prefixLen: usize = 0;
 
 function alignedAlloc(size: usize): usize {
@@ -79,6 +81,7 @@ export function configure(fmt: i32, md: i32, flags: u32, prefixBytes: u32): void
   mode = md;
   setLevelRaw((flags & 1) != 0);
   chunkCrcOn = (flags & 2) != 0;
+  volatileInput = (flags & 4) != 0;
   prefixLen = prefixBytes;
   resetTimestampCache();
   resetZoneCache();
@@ -338,6 +341,12 @@ function emit(p: usize, n: usize, len: u64, crc: u32, off: u64): void {
   if (format == FORMAT_CLASSIC) extractClassic(p, p + n);
   else if (format == FORMAT_LOGFMT) extractLogfmt(p, p + n);
   else {
+    // The json extractor reads a line twice (validate, then copy): over mapped
+    // pages it works on a private copy, so both passes see the same bytes.
+    if (volatileInput && p != carryBase) {
+      memory.copy(carryBase, p, n);
+      p = carryBase;
+    }
     err = extractJson(p, p + n);
     if (err != JSON_OK) {
       putTsKey();

@@ -14,15 +14,16 @@ export function putByte(b: u32): void {
 
 export function putBytes(p: usize, n: usize): void {
   // Short copies (keys, the file prefix) inline; memory.copy is a call.
-  if (n <= 32) {
+  if (n <= 64) {
     if (ASC_FEATURE_SIMD) {
       v128.store(outPos, v128.load(p));
       v128.store(outPos, v128.load(p, 16), 16);
+      if (n > 32) {
+        v128.store(outPos, v128.load(p, 32), 32);
+        v128.store(outPos, v128.load(p, 48), 48);
+      }
     } else {
-      store<u64>(outPos, load<u64>(p));
-      store<u64>(outPos, load<u64>(p, 8), 8);
-      store<u64>(outPos, load<u64>(p, 16), 16);
-      store<u64>(outPos, load<u64>(p, 24), 24);
+      for (let i: usize = 0; i < n; i += 8) store<u64>(outPos + i, load<u64>(p + i));
     }
   } else {
     memory.copy(outPos, p, n);
@@ -144,18 +145,22 @@ export function putUtf8(p: usize, end: usize): usize {
     putReplacement();
     return p + 1;
   }
+  // Bytes are written from the values that were checked, never read again: a
+  // mapped page can change under us (a file truncated while it is read), and
+  // the output must stay valid whatever the input does.
+  let seq = b;
   let q = p + 1;
   for (let k = 0; k < need; k++) {
     if (q >= end) { putReplacement(); return end; }
     const c = <u32>load<u8>(q);
     if (c < lo || c > hi) { putReplacement(); return q; }
+    seq |= c << (<u32>(k + 1) << 3);
     lo = 0x80;
     hi = 0xbf;
     q++;
   }
-  const n = q - p;
-  store<u32>(outPos, load<u32>(p)); // n <= 4; the extra bytes are overwritten later
-  outPos += n;
+  store<u32>(outPos, seq); // need + 1 <= 4 bytes; the rest is overwritten later
+  outPos += q - p;
   return q;
 }
 

@@ -1,6 +1,7 @@
 // Drives one WASM core over one input: a chunk of a file (window by window,
 // mapped or read) or a stream of buffers. Used by the pool's workers for
 // files and directly on the calling thread for streams and small buffers.
+import { fstatSync } from 'node:fs';
 import { Status, type WasmCore } from './wasm/bridge.js';
 import { WindowReader } from './io/window.js';
 import type { IoMode } from './io/window.js';
@@ -29,6 +30,8 @@ export interface ChunkJob {
   line: number;
   io: IoMode;
   windowBytes: number;
+  /** A count pass already found the file this short. */
+  shrunkTo?: number;
 }
 
 export interface ChunkResult {
@@ -56,22 +59,44 @@ export function* parseChunk(core: WasmCore, job: ChunkJob, skipPartial: boolean,
   x.setOutputLimit(FLUSH_BYTES);
   const reader = new WindowReader(core, job.fd, job.io, job.windowBytes);
   x.begin(job.start, job.line, job.end >= job.size ? -1 : job.end, skipPartial ? 1 : 0);
-  let size = job.size;
+  // The file may shrink while it is read (or a count pass saw it shorter):
+  // then nothing past the smaller size is read or reported.
+  let shrunk = job.shrunkTo;
+  let size = shrunk === undefined ? job.size : Math.min(job.size, shrunk);
   let pos = job.start;
   let emitted = 0;
+  let delivered = job.start; // records handed out end at or before this
   let t0 = performance.now();
   const take = (): Output => {
     const records = x.recordCount() - emitted;
     emitted += records;
     const now = performance.now();
     const out = { ndjson: core.takeOutput(spare()), records, through: x.committedOffset(), parseMs: now - t0 };
+    delivered = Math.max(delivered, out.through);
     t0 = now;
     return out;
+  };
+  const noteShrink = (to: number) => {
+    shrunk = Math.min(shrunk ?? to, to);
+    size = Math.min(size, shrunk);
+  };
+  // Before output leaves, check the file did not shrink while the core read it:
+  // bytes a truncation zeroed must not come out as records.
+  const shrankUnder = (): boolean => {
+    const now = fstatSync(job.fd).size;
+    if (now >= size) return false;
+    noteShrink(now);
+    return now < pos; // only if the new end falls in what was already read
+  };
+  const cutOutput = (): Output => {
+    const cut = Math.max(shrunk!, delivered);
+    const out = take();
+    return { ...out, ...dropFrom(out.ndjson, cut) };
   };
   try {
     for (;;) {
       const w = reader.load(pos, size);
-      if (reader.shrunkTo !== undefined) size = Math.min(size, reader.shrunkTo);
+      if (reader.shrunkTo !== undefined) noteShrink(reader.shrunkTo);
       const last = pos + w.len >= size;
       let ptr = w.ptr;
       let left = w.len;
@@ -83,23 +108,27 @@ export function* parseChunk(core: WasmCore, job: ChunkJob, skipPartial: boolean,
         left -= used;
         pos += used;
         if (status !== Status.outputFull) break;
-        const out = take();
+        if (shrankUnder()) {
+          yield cutOutput();
+          return finish(core, Math.max(shrunk!, delivered));
+        }
         // Yielding with a window mapped is fine: the caller only posts the bytes.
-        yield out;
+        yield take();
       }
-      if (reader.release() || reader.shrunkTo !== undefined) {
-        // The file shrank under us: drop what was read past its new end.
-        const cut = reader.shrunkTo ?? size;
-        const out = take();
-        yield { ...out, ...dropFrom(out.ndjson, cut) };
-        return finish(core, cut);
+      // A SIGBUS caught in the window (pages past the new end read as zeros), or a shrink seen now.
+      if (reader.release() || shrankUnder()) {
+        noteShrink(reader.shrunkTo ?? size);
+        yield cutOutput();
+        return finish(core, Math.max(shrunk!, delivered));
       }
       if (status === Status.done) break;
       // Modes without output still report progress once per window.
       if (x.outputLength() >= FLUSH_BYTES || (x.outputLength() === 0 && x.recordCount() > emitted)) yield take();
     }
-    if (x.outputLength() > 0) yield take();
-    return finish(core, undefined);
+    if (x.outputLength() > 0 || x.recordCount() > emitted) yield take();
+    // Cut short: the file ended (at its smaller size) before this chunk's last line did.
+    const cutShort = shrunk !== undefined && x.position() >= size && size < job.size;
+    return finish(core, cutShort ? Math.max(size, delivered) : undefined);
   } finally {
     reader.release();
   }
@@ -134,8 +163,11 @@ function dropFrom(ndjson: Buffer, cut: number): { ndjson: Buffer; records: numbe
   return { ndjson: Buffer.concat(keep), records };
 }
 
-/** Count the LFs in [start, end) of a file: the pre-pass that numbers a chunk's lines. */
-export function countChunkLines(core: WasmCore, fd: number, io: IoMode, windowBytes: number, start: number, end: number): number {
+/**
+ * Count the LFs in [start, end) of a file: the pre-pass that numbers a
+ * chunk's lines. `shrunkTo` is set when the file was too short to count it all.
+ */
+export function countChunkLines(core: WasmCore, fd: number, io: IoMode, windowBytes: number, start: number, end: number): { newlines: number; shrunkTo: number | undefined } {
   const reader = new WindowReader(core, fd, io, windowBytes);
   let n = 0;
   let pos = start;
@@ -145,11 +177,12 @@ export function countChunkLines(core: WasmCore, fd: number, io: IoMode, windowBy
       if (w.len === 0) break;
       n += core.exports.countLines(w.ptr, w.len);
       pos += w.len;
+      if (reader.release()) break; // zero pages: the count is short
     }
   } finally {
     reader.release();
   }
-  return n;
+  return { newlines: n, shrunkTo: pos < end || reader.shrunkTo !== undefined ? Math.min(pos, reader.shrunkTo ?? pos) : undefined };
 }
 
 /**

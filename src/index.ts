@@ -8,7 +8,7 @@ import { StreamFeeder } from './engine.js';
 import { createError, ErrorCodes, ioError, LogwireError } from './errors.js';
 import { resolveIo } from './io/window.js';
 import { DEFAULTS, resolveOptions, type Format, type ParseOptions, type ResolvedOptions } from './options.js';
-import { WorkerPool } from './pool/pool.js';
+import { WorkerPool, type FileTotals, type PoolBatch } from './pool/pool.js';
 import { WasmCore, type Flavor, type Mode } from './wasm/bridge.js';
 
 export { RecordBatch, LogwireError, ErrorCodes };
@@ -59,22 +59,33 @@ export interface InternalOptions {
   recycle?: boolean;
 }
 
-const callerCores = new Map<string, WasmCore>();
-/** A core on the calling thread for streams, buffers and format detection. */
-function callerCore(maxRecordBytes: number, internal: InternalOptions = {}): WasmCore {
+const callerCores = new Map<string, WasmCore[]>();
+
+/**
+ * A core on the calling thread for streams, buffers and format detection.
+ * Synchronous users (parseBuffer, detection) use it and give it back at once;
+ * a stream holds its own until it ends, so concurrent streams never share one.
+ */
+function acquireCore(maxRecordBytes: number, internal: InternalOptions = {}): { core: WasmCore; release: () => void } {
   const inputBytes = internal.windowBytes ?? 1 << 20;
   const key = `${maxRecordBytes}/${inputBytes}/${internal.flavor ?? ''}`;
-  let core = callerCores.get(key);
-  if (!core) {
-    core = new WasmCore({ inputBytes, maxRecordBytes }, internal.flavor);
-    callerCores.set(key, core);
-  }
-  return core;
+  let free = callerCores.get(key);
+  if (!free) callerCores.set(key, (free = []));
+  const core = free.pop() ?? new WasmCore({ inputBytes, maxRecordBytes }, internal.flavor);
+  return { core, release: () => { if (free!.length < 4) free!.push(core); } };
 }
 
-function chooseFormat(o: ResolvedOptions, sample: Uint8Array, whole: boolean, internal: InternalOptions = {}): Exclude<Format, 'auto'> {
-  if (o.format !== 'auto') return o.format;
-  return callerCore(o.maxRecordBytes, internal).detect(sample, whole);
+function withCore<T>(maxRecordBytes: number, internal: InternalOptions, use: (core: WasmCore) => T): T {
+  const { core, release } = acquireCore(maxRecordBytes, internal);
+  try {
+    return use(core);
+  } finally {
+    release();
+  }
+}
+
+function chooseFormat(o: ResolvedOptions, core: WasmCore, sample: Uint8Array, whole: boolean): Exclude<Format, 'auto'> {
+  return o.format === 'auto' ? core.detect(sample, whole) : o.format;
 }
 
 /**
@@ -131,14 +142,16 @@ export function parseFile(path: string, options: ParseOptions = {}, internal: In
     } finally {
       closeSync(fd);
     }
-    const format = chooseFormat(o, sample, size <= 65536);
+    const format = withCore(o.maxRecordBytes, internal, (core) => chooseFormat(o, core, sample, size <= 65536));
     stats.format = format;
     const pool = internal.pool ?? new WorkerPool(o.workers, {
       maxRecordBytes: o.maxRecordBytes, windowBytes: internal.windowBytes ?? DEFAULTS.windowBytes,
       inflightBytes: DEFAULTS.inflightBytes, flavor: internal.flavor,
     });
+    let finished = false;
+    let it: AsyncGenerator<PoolBatch, FileTotals> | null = null;
     try {
-      const it = pool.run({
+      it = pool.run({
         path, fileName: o.fileName ?? path, size, format, mode: internal.mode ?? 'ndjson', zone: o.zone, io,
         levelRaw: o.levelRaw, chunkCrc: internal.fileCrc ?? false, chunkBytes: internal.chunkBytes ?? DEFAULTS.chunkBytes,
         recycle: internal.recycle ?? false, signal: o.signal,
@@ -146,6 +159,7 @@ export function parseFile(path: string, options: ParseOptions = {}, internal: In
       for (;;) {
         const r = await it.next();
         if (r.done) {
+          finished = true;
           const t = r.value;
           stats.records = t.records;
           stats.shrunkTo = t.shrunkTo ?? null;
@@ -165,6 +179,8 @@ export function parseFile(path: string, options: ParseOptions = {}, internal: In
         yield new RecordBatch(r.value.ndjson, r.value.records, r.value.through);
       }
     } finally {
+      // Left early (break, error): let the pool's run clean up its workers.
+      if (!finished) await it?.return(undefined as unknown as FileTotals);
       if (!internal.pool) await pool.close();
     }
   }
@@ -182,13 +198,13 @@ export function parseStream(readable: Readable | AsyncIterable<Uint8Array | stri
   const o = resolveOptions(options);
   const stats: ParseStats = { format: null, io: 'stream', workers: 1, bytes: 0, records: 0, lines: 0, crc: null, shrunkTo: null, batchMs: [] };
   async function* run(): AsyncGenerator<RecordBatch> {
-    const core = callerCore(o.maxRecordBytes, internal);
+    const { core, release } = acquireCore(o.maxRecordBytes, internal);
     let feeder: StreamFeeder | null = null;
     let head: Buffer[] = [];
     let headBytes = 0;
     const start = (whole: boolean) => {
       const sample = Buffer.concat(head);
-      const format = chooseFormat(o, sample, whole, internal);
+      const format = chooseFormat(o, core, sample, whole);
       stats.format = format;
       core.setZone(o.zone);
       core.configure(format, 'ndjson', o.fileName ?? '-', { levelRaw: o.levelRaw });
@@ -202,32 +218,36 @@ export function parseStream(readable: Readable | AsyncIterable<Uint8Array | stri
       }
     };
     let lastByte = 10;
-    for await (const piece of readable as AsyncIterable<Uint8Array | string>) {
-      if (o.signal?.aborted) throw createError(ErrorCodes.ABORTED, 'parse aborted');
-      const buf = typeof piece === 'string' ? Buffer.from(piece) : piece;
-      stats.bytes += buf.length;
-      if (buf.length) lastByte = buf[buf.length - 1];
-      if (!feeder) {
-        // Hold the first 64 KiB back until the format is known.
-        head.push(Buffer.from(buf));
-        headBytes += buf.length;
-        if (headBytes < 65536) continue;
-        start(false);
-        const first = Buffer.concat(head);
-        head = [];
-        yield* emit(first, false);
-        continue;
+    try {
+      for await (const piece of readable as AsyncIterable<Uint8Array | string>) {
+        if (o.signal?.aborted) throw createError(ErrorCodes.ABORTED, 'parse aborted');
+        const buf = typeof piece === 'string' ? Buffer.from(piece) : piece;
+        stats.bytes += buf.length;
+        if (buf.length) lastByte = buf[buf.length - 1];
+        if (!feeder) {
+          // Hold the first 64 KiB back until the format is known.
+          head.push(Buffer.from(buf));
+          headBytes += buf.length;
+          if (headBytes < 65536) continue;
+          start(false);
+          const first = Buffer.concat(head);
+          head = [];
+          yield* emit(first, false);
+          continue;
+        }
+        yield* emit(buf, false);
       }
-      yield* emit(buf, false);
+      if (!feeder) {
+        start(true);
+        const first = Buffer.concat(head);
+        yield* emit(first, true);
+      } else {
+        yield* emit(new Uint8Array(0), true);
+      }
+      stats.lines = core.exports.newlineCount() + (lastByte !== 10 ? 1 : 0);
+    } finally {
+      release();
     }
-    if (!feeder) {
-      start(true);
-      const first = Buffer.concat(head);
-      yield* emit(first, true);
-    } else {
-      yield* emit(new Uint8Array(0), true);
-    }
-    stats.lines = core.exports.newlineCount() + (lastByte !== 10 ? 1 : 0);
   }
   return { stats, [Symbol.asyncIterator]: () => run() };
 }
@@ -239,15 +259,16 @@ export function parseBuffer(buf: Uint8Array | string, options: ParseOptions = {}
     throw createError(ErrorCodes.INVALID_OPTION, 'parseBuffer: "buf" must be a Buffer, Uint8Array or string');
   }
   const o = resolveOptions(options);
-  const core = callerCore(o.maxRecordBytes, internal);
-  const format = chooseFormat(o, data.subarray(0, 65536), data.length <= 65536, internal);
-  core.setZone(o.zone);
-  core.configure(format, internal.mode ?? 'ndjson', o.fileName ?? '-', { levelRaw: o.levelRaw });
-  const parts: Buffer[] = [];
-  let records = 0;
-  for (const out of new StreamFeeder(core).push(data, true)) {
-    parts.push(out.ndjson);
-    records += out.records;
-  }
-  return new RecordBatch(parts.length === 1 ? parts[0] : Buffer.concat(parts), records, data.length);
+  return withCore(o.maxRecordBytes, internal, (core) => {
+    const format = chooseFormat(o, core, data.subarray(0, 65536), data.length <= 65536);
+    core.setZone(o.zone);
+    core.configure(format, internal.mode ?? 'ndjson', o.fileName ?? '-', { levelRaw: o.levelRaw });
+    const parts: Buffer[] = [];
+    let records = 0;
+    for (const out of new StreamFeeder(core).push(data, true)) {
+      parts.push(out.ndjson);
+      records += out.records;
+    }
+    return new RecordBatch(parts.length === 1 ? parts[0] : Buffer.concat(parts), records, data.length);
+  });
 }

@@ -54,14 +54,16 @@ const KNOWN = new Set(['format', 'tz', 'workers', 'io', 'maxRecordBytes', 'level
 const FORMATS: readonly Format[] = ['auto', 'classic', 'logfmt', 'json'];
 
 function bad(name: string, must: string, got: unknown): never {
-  const shown = typeof got === 'string' ? JSON.stringify(got) : String(got);
+  const shown = typeof got === 'string' ? JSON.stringify(got) : typeof got === 'bigint' ? `${got}n (a BigInt)` : Array.isArray(got) ? 'an array' : String(got);
   throw createError(ErrorCodes.INVALID_OPTION, `option "${name}" must be ${must}; got ${shown}`);
 }
 
 export function resolveOptions(options: ParseOptions = {}): ResolvedOptions {
-  if (options === null || typeof options !== 'object') bad('options', 'an object', options);
-  for (const key of Object.keys(options)) {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) bad('options', 'an object', options);
+  for (const [key, value] of Object.entries(options)) {
     if (!KNOWN.has(key)) bad(key, `one of the known options (${[...KNOWN].join(', ')})`, 'an unknown option');
+    // undefined means "the default"; null is a mistake, for every option alike.
+    if (value === null) bad(key, 'left out or undefined for the default, not null', null);
   }
   const format = options.format ?? DEFAULTS.format;
   if (!FORMATS.includes(format)) bad('format', `one of ${FORMATS.join(', ')}`, format);

@@ -13,10 +13,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LogwireError, parseBuffer, parseFile, parseStream, type ParseRun } from '../src/index.js';
 import { DEFAULTS } from '../src/options.js';
 import { WorkerPool } from '../src/pool/pool.js';
+import { loadNative } from '../src/io/native.js';
 import { crc32c, referenceParse } from './support/reference.js';
 
 const MiB = 1024 * 1024;
 const MAX_RECORD = 256;
+/** io 'mmap' needs the native addon (LOGWIRE_NO_NATIVE=1 turns it off); 'pread' is always there. */
+const NO_MMAP = loadNative() === null ? 'the native addon is not loaded: no io "mmap"' : false;
+const IO_MODES = NO_MMAP ? (['pread'] as const) : (['mmap', 'pread'] as const);
 
 /** mulberry32: a small seeded PRNG, so every run sees the same inputs. */
 function prng(seed: number): () => number {
@@ -60,7 +64,7 @@ function line(r: Rand, kind: string): Buffer {
     case 'badjson':
       return Buffer.from(pick(r, ['{"msg": "unterminated', '[1,2,3]', '"just a string"', '{"a":1,}', '  {"level":"warn"}  ']));
     case 'long': {
-      const n = MAX_RECORD + 1 + int(r, 300);
+      const n = MAX_RECORD + 1 + int(r, 80);
       const head = `${timestamp(r)} [WARN] long `;
       let s = head;
       while (s.length < n) s += `k${int(r, 99)}=${word(r)} `;
@@ -83,27 +87,32 @@ interface Input {
   bytes: Buffer;
 }
 
-/** Mixed lines with LF or CRLF endings, empty lines, CR-only lines, long and invalid lines. */
+/**
+ * `lines` lines with LF or CRLF endings: every kind in `kinds` at least once,
+ * an empty line and a CR-only line, the rest random; at least one CRLF.
+ */
 function mixed(seed: number, lines: number, kinds: readonly string[], opts: { trailingLF: boolean }): Buffer {
   const r = prng(seed);
-  const parts: Buffer[] = [];
-  for (let i = 0; i < lines; i++) {
-    const roll = r();
-    if (roll < 0.08) parts.push(Buffer.alloc(0));
-    else if (roll < 0.12) parts.push(Buffer.from('\r'));
-    else parts.push(line(r, pick(r, kinds)));
-    const last = i === lines - 1;
-    if (!last || opts.trailingLF) parts.push(Buffer.from(r() < 0.3 ? '\r\n' : '\n'));
+  const plan = [...new Set(kinds), 'empty', 'cr-only'];
+  while (plan.length < lines) plan.push(r() < 0.1 ? 'empty' : pick(r, kinds));
+  for (let i = plan.length - 1; i > 0; i--) {
+    const j = int(r, i + 1);
+    [plan[i], plan[j]] = [plan[j]!, plan[i]!];
   }
+  const parts: Buffer[] = [];
+  plan.forEach((kind, i) => {
+    parts.push(kind === 'empty' ? Buffer.alloc(0) : kind === 'cr-only' ? Buffer.from('\r') : line(r, kind));
+    if (i < plan.length - 1 || opts.trailingLF) parts.push(Buffer.from(i === 0 || r() < 0.3 ? '\r\n' : '\n'));
+  });
   return Buffer.concat(parts);
 }
 
 const ALL_KINDS = ['classic', 'logfmt', 'json', 'badjson', 'long', 'invalid', 'cr', 'word'];
 const INPUTS: Input[] = [
-  { name: 'classic mix, no final LF', format: 'classic', bytes: mixed(1, 14, ['classic', 'classic', 'long', 'invalid', 'cr', 'logfmt'], { trailingLF: false }) },
-  { name: 'logfmt mix', format: 'logfmt', bytes: mixed(2, 14, ['logfmt', 'logfmt', 'long', 'invalid', 'classic', 'word'], { trailingLF: true }) },
-  { name: 'json mix, no final LF', format: 'json', bytes: mixed(3, 12, ['json', 'json', 'badjson', 'long', 'invalid'], { trailingLF: false }) },
-  { name: 'everything, auto', format: 'auto', bytes: mixed(4, 14, ALL_KINDS, { trailingLF: true }) },
+  { name: 'classic mix, no final LF', format: 'classic', bytes: mixed(1, 10, ['classic', 'classic', 'long', 'invalid', 'cr', 'logfmt'], { trailingLF: false }) },
+  { name: 'logfmt mix', format: 'logfmt', bytes: mixed(2, 7, ['logfmt', 'logfmt', 'long', 'invalid', 'classic', 'word'], { trailingLF: true }) },
+  { name: 'json mix, no final LF', format: 'json', bytes: mixed(3, 7, ['json', 'json', 'badjson', 'long', 'invalid'], { trailingLF: false }) },
+  { name: 'everything, auto', format: 'auto', bytes: mixed(4, 12, ALL_KINDS, { trailingLF: true }) },
   { name: 'empty file', format: 'classic', bytes: Buffer.alloc(0) },
   { name: 'one byte, no LF', format: 'logfmt', bytes: Buffer.from('x') },
   { name: 'only line endings', format: 'json', bytes: Buffer.from('\n\r\n\n\r\r\n') },
@@ -142,6 +151,20 @@ function threadCount(): number | null {
   return existsSync('/proc/self/task') ? readdirSync('/proc/self/task').length : null;
 }
 
+/** The thread count once it has held still for 100 ms (threads of earlier tests may still be ending). */
+async function steadyThreadCount(): Promise<number | null> {
+  let last = threadCount();
+  if (last === null) return null;
+  const deadline = Date.now() + 3000;
+  for (let still = 0; still < 5 && Date.now() < deadline;) {
+    await sleep(20);
+    const n = threadCount();
+    still = n === last ? still + 1 : 0;
+    last = n;
+  }
+  return last;
+}
+
 /** Waits (bounded) until the thread count is back to `baseline`; returns the last count. */
 async function settleThreads(baseline: number | null): Promise<number | null> {
   if (baseline === null) return null;
@@ -162,8 +185,21 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('parseFile equals parseBuffer and the reference for every workers/io/flavor/chunk/window combination', { timeout: 240_000 }, async (t) => {
+const CHUNKS = [1, 7, 100, 4096];
+const WINDOWS = [64, 4096, 65536];
+
+test('parseFile equals parseBuffer and the reference for every workers/io/flavor/chunk/window combination', { timeout: 180_000 }, async (t) => {
+  // Pools shared by runs with the same workers/window/flavor; some runs start their own (the public path).
   const pools = new Map<string, WorkerPool>();
+  const sharedPool = (workers: number, windowBytes: number, flavor: 'simd' | 'scalar'): WorkerPool => {
+    const key = `${workers}/${windowBytes}/${flavor}`;
+    let pool = pools.get(key);
+    if (!pool || pool.isClosed) {
+      pool = new WorkerPool(workers, { maxRecordBytes: MAX_RECORD, windowBytes, inflightBytes: DEFAULTS.inflightBytes, flavor });
+      pools.set(key, pool);
+    }
+    return pool;
+  };
   let runs = 0;
   try {
     for (const [i, input] of INPUTS.entries()) {
@@ -173,42 +209,35 @@ test('parseFile equals parseBuffer and the reference for every workers/io/flavor
       const reference = referenceParse(input.bytes, { file: path, format: input.format, maxRecordBytes: MAX_RECORD });
       // The reference is independent of the core: check parseBuffer against it once per input.
       assert.deepEqual(splitNdjson(expected).map((l) => JSON.parse(l)), reference, `${input.name}: parseBuffer vs reference`);
-      let combo = 0;
+      const check = async (workers: number, io: 'mmap' | 'pread', flavor: 'simd' | 'scalar', chunkBytes: number, windowBytes: number) => {
+        const label = `${input.name} (${input.bytes.length} bytes): workers ${workers}, io ${io}, ${flavor}, chunk ${chunkBytes}, window ${windowBytes}`;
+        const fileCrc = (CHUNKS.indexOf(chunkBytes) + WINDOWS.indexOf(windowBytes)) % 2 === 1;
+        const fresh = chunkBytes === 4096 && windowBytes === 4096 && flavor === 'simd';
+        const pool = fresh ? undefined : sharedPool(workers, windowBytes, flavor);
+        const run = parseFile(path, { format: input.format, workers, io, maxRecordBytes: MAX_RECORD }, { chunkBytes, windowBytes, flavor, fileCrc, pool });
+        const got = await collect(run);
+        runs++;
+        if (!got.equals(expected)) {
+          assert.deepEqual(splitNdjson(got), splitNdjson(expected), `${label}: NDJSON differs from parseBuffer`);
+          assert.fail(`${label}: NDJSON differs from parseBuffer`);
+        }
+        assert.deepEqual(splitNdjson(got).map((l) => JSON.parse(l)), reference, `${label}: records vs reference`);
+        assert.equal(run.stats.records, reference.length, `${label}: stats.records`);
+        assert.equal(run.stats.lines, expectedLines(input.bytes), `${label}: stats.lines`);
+        assert.equal(run.stats.bytes, input.bytes.length, `${label}: stats.bytes`);
+        assert.equal(run.stats.shrunkTo, null, `${label}: stats.shrunkTo`);
+        assert.equal(run.stats.io, io, `${label}: stats.io`);
+        assert.equal(run.stats.workers, workers, `${label}: stats.workers`);
+        assert.equal(run.stats.crc, fileCrc ? crc32c(input.bytes) : null, `${label}: stats.crc`);
+        if (input.format !== 'auto') assert.equal(run.stats.format, input.format, `${label}: stats.format`);
+      };
       for (const workers of [1, 2, 3]) {
-        for (const io of ['mmap', 'pread'] as const) {
+        for (const io of IO_MODES) {
           for (const flavor of ['simd', 'scalar'] as const) {
-            for (const chunkBytes of [1, 7, 100, 4096]) {
-              for (const windowBytes of [64, 4096, 65536]) {
-                const label = `${input.name}: workers ${workers}, io ${io}, ${flavor}, chunk ${chunkBytes}, window ${windowBytes}`;
-                const fileCrc = combo % 2 === 1;
-                // Half the runs start their own pool (the public path), half share one.
-                let pool: WorkerPool | undefined;
-                if (combo % 4 >= 2) {
-                  const key = `${workers}/${windowBytes}/${flavor}`;
-                  pool = pools.get(key);
-                  if (!pool || pool.isClosed) {
-                    pool = new WorkerPool(workers, { maxRecordBytes: MAX_RECORD, windowBytes, inflightBytes: DEFAULTS.inflightBytes, flavor });
-                    pools.set(key, pool);
-                  }
-                }
-                combo++;
-                const run = parseFile(path, { format: input.format, workers, io, maxRecordBytes: MAX_RECORD }, { chunkBytes, windowBytes, flavor, fileCrc, pool });
-                const got = await collect(run);
-                runs++;
-                if (!got.equals(expected)) {
-                  assert.deepEqual(splitNdjson(got), splitNdjson(expected), `${label}: NDJSON differs from parseBuffer`);
-                  assert.fail(`${label}: NDJSON differs from parseBuffer`);
-                }
-                assert.deepEqual(splitNdjson(got).map((l) => JSON.parse(l)), reference, `${label}: records vs reference`);
-                assert.equal(run.stats.records, reference.length, `${label}: stats.records`);
-                assert.equal(run.stats.lines, expectedLines(input.bytes), `${label}: stats.lines`);
-                assert.equal(run.stats.bytes, input.bytes.length, `${label}: stats.bytes`);
-                assert.equal(run.stats.shrunkTo, null, `${label}: stats.shrunkTo`);
-                assert.equal(run.stats.io, io, `${label}: stats.io`);
-                assert.equal(run.stats.crc, fileCrc ? crc32c(input.bytes) : null, `${label}: stats.crc`);
-                if (input.format !== 'auto') assert.equal(run.stats.format, input.format, `${label}: stats.format`);
-              }
-            }
+            // The three window sizes use three different pools: run them side by side.
+            await Promise.all(WINDOWS.map(async (windowBytes) => {
+              for (const chunkBytes of CHUNKS) await check(workers, io, flavor, chunkBytes, windowBytes);
+            }));
           }
         }
       }
@@ -216,16 +245,17 @@ test('parseFile equals parseBuffer and the reference for every workers/io/flavor
   } finally {
     await Promise.all([...pools.values()].map((p) => p.close()));
   }
-  t.diagnostic(`${runs} parses compared`);
+  t.diagnostic(`${runs} parses compared; input sizes ${INPUTS.map((i) => i.bytes.length).join(', ')} bytes`);
 });
 
 test('fileCrc: stats.crc is the CRC32C of the whole file, however it is cut', { timeout: 60_000 }, async () => {
   const r = prng(77);
-  const bytes = Buffer.concat([mixed(77, 400, ALL_KINDS, { trailingLF: false }), Buffer.from(Array.from({ length: 5000 }, () => int(r, 256)))]);
+  const bytes = Buffer.concat([mixed(77, 40, ALL_KINDS, { trailingLF: false }), Buffer.from(Array.from({ length: 700 }, () => int(r, 256)))]);
   const path = join(dir, 'crc.log');
   writeFileSync(path, bytes);
   const want = crc32c(bytes);
-  for (const [workers, chunkBytes, windowBytes, io] of [[1, 1 << 20, 4096, 'mmap'], [2, 333, 64, 'pread'], [3, 4096, 1000, 'mmap'], [2, 1, 65536, 'pread']] as const) {
+  for (const [workers, chunkBytes, windowBytes, io] of [[1, 1 << 20, 4096, 'mmap'], [2, 333, 64, 'pread'], [3, 4096, 1000, 'mmap'], [2, 7, 65536, 'pread'], [3, 1000, 64, 'mmap']] as const) {
+    if (io === 'mmap' && NO_MMAP) continue;
     const run = parseFile(path, { workers, io, maxRecordBytes: MAX_RECORD }, { fileCrc: true, chunkBytes, windowBytes });
     await collect(run);
     assert.equal(run.stats.crc, want, `workers ${workers}, chunk ${chunkBytes}, window ${windowBytes}, ${io}`);
@@ -254,7 +284,7 @@ function bigLog(seed: number, size: number): Buffer {
   return out;
 }
 
-test('a ~40 MiB file: mmap and pread with 2 workers give identical output, line numbers follow the LFs', { timeout: 120_000 }, async () => {
+test('a ~40 MiB file: mmap and pread with 2 workers give identical output, line numbers follow the LFs', { skip: NO_MMAP, timeout: 120_000 }, async () => {
   const bytes = bigLog(40, 40 * MiB + 12345);
   const path = join(dir, 'big.log');
   writeFileSync(path, bytes);
@@ -364,7 +394,7 @@ test('two parseStream runs interleaved do not disturb each other', { timeout: 30
 test('aborting mid-file throws LOGWIRE_ERR_ABORTED and stops every worker', { timeout: 60_000 }, async () => {
   const path = join(dir, 'abort.log');
   writeFileSync(path, bigLog(31, 8 * MiB));
-  const baseline = threadCount();
+  const baseline = await steadyThreadCount();
   const ac = new AbortController();
   let batches = 0;
   await assert.rejects(
@@ -391,7 +421,7 @@ test('aborting mid-file throws LOGWIRE_ERR_ABORTED and stops every worker', { ti
 test('breaking out of for await early leaves no worker running', { timeout: 60_000 }, async () => {
   const path = join(dir, 'break.log');
   writeFileSync(path, bigLog(32, 8 * MiB));
-  const baseline = threadCount();
+  const baseline = await steadyThreadCount();
   let seen = 0;
   for await (const batch of parseFile(path, { workers: 3 }, { chunkBytes: 256 * 1024 })) {
     seen += batch.count;
@@ -404,7 +434,7 @@ test('breaking out of for await early leaves no worker running', { timeout: 60_0
 test('breaking out early with a shared pool (internal.pool) closes that pool', { timeout: 60_000 }, async () => {
   const path = join(dir, 'break-pool.log');
   writeFileSync(path, bigLog(33, 8 * MiB));
-  const baseline = threadCount();
+  const baseline = await steadyThreadCount();
   const pool = new WorkerPool(2, { maxRecordBytes: DEFAULTS.maxRecordBytes, windowBytes: 65536, inflightBytes: DEFAULTS.inflightBytes });
   try {
     for await (const batch of parseFile(path, {}, { pool, chunkBytes: 256 * 1024 })) {
@@ -421,11 +451,28 @@ test('breaking out early with a shared pool (internal.pool) closes that pool', {
   }
 });
 
+/** Runs node with `args` (stdout, stderr, exit code); killed after `ms`. */
+async function runNode(args: string[], ms: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+  const code = await exited;
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+const INDEX_URL = new URL('../src/index.js', import.meta.url).href;
+
 test('abort and break in a child process: it exits on its own, without process.exit', { timeout: 60_000 }, async () => {
   const path = join(dir, 'child.log');
   writeFileSync(path, bigLog(34, 4 * MiB));
-  const script = `
-    const { parseFile } = await import(${JSON.stringify(new URL('../src/index.js', import.meta.url).href)});
+  const script = join(dir, 'child.mjs');
+  writeFileSync(script, `
+    const { parseFile } = await import(${JSON.stringify(INDEX_URL)});
     const path = ${JSON.stringify(path)};
     const ac = new AbortController();
     try {
@@ -436,18 +483,27 @@ test('abort and break in a child process: it exits on its own, without process.e
     }
     for await (const b of parseFile(path, { workers: 2 }, { chunkBytes: 128 * 1024 })) break;
     console.log('done');
-  `;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  const code = await exited;
-  clearTimeout(timer);
+  `);
+  const { code, stdout, stderr } = await runNode([script], 20_000);
   assert.equal(stdout, 'LOGWIRE_ERR_ABORTED\ndone\n', stderr);
   assert.equal(code, 0, `the child did not exit on its own (killed after 20 s?): ${stderr}`);
+});
+
+test('parseFile works in a process started with node --input-type=module -e', { timeout: 30_000 }, async () => {
+  const path = join(dir, 'eval.log');
+  const bytes = mixed(35, 50, ['classic'], { trailingLF: true });
+  writeFileSync(path, bytes);
+  const script = `
+    const { parseFile } = await import(${JSON.stringify(INDEX_URL)});
+    let n = 0;
+    for await (const b of parseFile(${JSON.stringify(path)}, { workers: 2, format: 'classic' })) n += b.count;
+    console.log(n);
+  `;
+  // Worker threads inherit execArgv; --input-type is an error for a worker's file entry.
+  const { code, stdout, stderr } = await runNode(['--input-type=module', '-e', script], 20_000);
+  assert.equal(stderr, '');
+  assert.equal(stdout, `${referenceParse(bytes, { file: path, format: 'classic' }).length}\n`);
+  assert.equal(code, 0);
 });
 
 test('a missing file or a directory is LOGWIRE_ERR_IO naming the path', { timeout: 30_000 }, async () => {

@@ -119,6 +119,13 @@ function stdoutIsSync(): boolean {
   }
 }
 
+const FLAGS: Record<string, string> = { format: '--format', tz: '--tz', workers: '--workers', io: '--io', maxRecordBytes: '--max-record-bytes' };
+
+/** Library option names in a message, as the command-line flags. */
+function flagNames(message: string): string {
+  return message.replace(/option "(\w+)"/g, (m, name: string) => (FLAGS[name] ? FLAGS[name] : m));
+}
+
 /** Write to stdout, waiting when the pipe is full; a closed pipe ends the run quietly. */
 async function writeOut(buf: Uint8Array): Promise<void> {
   if (!process.stdout.write(buf)) await once(process.stdout, 'drain');
@@ -134,7 +141,14 @@ async function parseCommand(args: string[]): Promise<void> {
     maxRecordBytes: cli.maxRecordBytes,
     levelRaw: cli.levelRaw,
   };
-  resolveOptions({ ...options, workers: options.workers ?? 1 }); // option errors before file errors
+  // Option errors before file errors, named as the flags the user typed.
+  try {
+    resolveOptions({ ...options, workers: options.workers ?? 1 });
+    if (cli.files.some((f) => f !== '-')) resolveIo(cli.io);
+  } catch (err) {
+    if (err instanceof LogwireError) throw createError(err.code, flagNames(err.message));
+    throw err;
+  }
   // Check every file before printing anything: a typo in the third file should not
   // cost the output of the first two.
   for (const f of cli.files) {
@@ -164,7 +178,6 @@ async function parseCommand(args: string[]): Promise<void> {
       } else {
         size = statSync(f).size;
         if (!pool || pool.isClosed) {
-          resolveIo(cli.io); // fail early on --io mmap without the addon
           pool = new WorkerPool(workers, { maxRecordBytes: cli.maxRecordBytes ?? DEFAULTS.maxRecordBytes, windowBytes: DEFAULTS.windowBytes, inflightBytes: DEFAULTS.inflightBytes });
         }
         run = parseFile(f, options, { mode, pool, fileCrc: cli.stats, recycle: stdoutIsSync() });

@@ -67,7 +67,8 @@ export class WorkerPool {
     this.size = size;
     const url = new URL('./worker.js', import.meta.url);
     for (let i = 0; i < size; i++) {
-      const w: PoolWorker = { worker: new Worker(url, { workerData: init }), busy: null };
+      // execArgv: [] so flags meant for the main script (--input-type, -e …) don't break the workers.
+      const w: PoolWorker = { worker: new Worker(url, { workerData: init, execArgv: [] }), busy: null };
       w.worker.on('message', (msg: FromWorker) => this.listener?.(w, msg));
       w.worker.on('error', (err) => {
         this.failure = createError(ErrorCodes.WORKER, `worker thread failed: ${err.message}`, err);
@@ -155,6 +156,7 @@ export class WorkerPool {
     };
     job.signal?.addEventListener('abort', onAbort, { once: true });
     const totals: FileTotals = { records: 0, newlines: 0, crcs: [], shrunkTo: undefined };
+    let deliveredThrough = 0;
     // Workers keep the process alive only while a run is under way.
     for (const w of this.workers) w.worker.ref();
     try {
@@ -165,6 +167,7 @@ export class WorkerPool {
         const c = chunks[head];
         const b = c.batches.shift();
         if (b) {
+          deliveredThrough = Math.max(deliveredThrough, b.through);
           yield b;
           if (job.recycle) {
             const buffer = b.ndjson.buffer as ArrayBuffer;
@@ -180,8 +183,9 @@ export class WorkerPool {
           totals.newlines += r.newlines;
           totals.crcs.push({ crc: r.crc, length: r.crcLength });
           if (r.shrunkTo !== null) {
-            // The file shrank: later chunks have nothing left to read.
-            totals.shrunkTo = r.shrunkTo;
+            // The file shrank: later chunks have nothing left to read. A line that an
+            // earlier chunk finished before the shrink may reach past the new end.
+            totals.shrunkTo = Math.max(r.shrunkTo, deliveredThrough);
             head = chunks.length;
             break;
           }

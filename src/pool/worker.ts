@@ -9,7 +9,12 @@ import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
-const core = new WasmCore({ inputBytes: init.windowBytes, maxRecordBytes: init.maxRecordBytes }, init.flavor);
+// Made on the first chunk, so that a failure is reported with its code for that chunk.
+let wasm: WasmCore | null = null;
+function core(): WasmCore {
+  wasm ??= new WasmCore({ inputBytes: init.windowBytes, maxRecordBytes: init.maxRecordBytes }, init.flavor);
+  return wasm;
+}
 
 let inflight = 0;
 // Output buffers the consumer gave back (recycling runs): no allocation, no garbage.
@@ -54,11 +59,13 @@ async function runChunk(job: Extract<ToWorker, { type: 'chunk' }>): Promise<void
   const fd = openSync(job.path, 'r');
   try {
     let line = job.line;
+    let shrunkTo: number | undefined;
     if (job.countFirst || line === null) {
       // A fast SIMD pass, so the chunks after this one can number their lines now.
-      const newlines = countChunkLines(core, fd, job.io, init.windowBytes, job.start, job.end);
+      const counted = countChunkLines(core(), fd, job.io, init.windowBytes, job.start, job.end);
+      shrunkTo = counted.shrunkTo;
       const known = line === null ? new Promise<number>((resolve) => baseWaiters.set(job.id, resolve)) : null;
-      post({ type: 'count', id: job.id, newlines });
+      post({ type: 'count', id: job.id, newlines: counted.newlines });
       if (known) {
         line = await known;
         baseWaiters.delete(job.id);
@@ -70,9 +77,10 @@ async function runChunk(job: Extract<ToWorker, { type: 'chunk' }>): Promise<void
       const b = Buffer.alloc(1);
       skip = readSync(fd, b, 0, 1, job.start - 1) === 1 && b[0] !== 10;
     }
-    core.setZone(job.zone);
-    core.configure(job.format, job.mode, job.fileName, { levelRaw: job.levelRaw, chunkCrc: job.chunkCrc });
-    const it = parseChunk(core, { fd, size: job.size, start: job.start, end: job.end, line, io: job.io, windowBytes: init.windowBytes }, skip, () => spares.pop());
+    const c = core();
+    c.setZone(job.zone);
+    c.configure(job.format, job.mode, job.fileName, { levelRaw: job.levelRaw, chunkCrc: job.chunkCrc, mapped: job.io === 'mmap' });
+    const it = parseChunk(c, { fd, size: job.size, start: job.start, end: job.end, line, io: job.io, windowBytes: init.windowBytes, shrunkTo }, skip, () => spares.pop());
     for (;;) {
       const r = it.next();
       if (r.done) {

@@ -166,13 +166,13 @@ export class WasmCore {
   }
 
   /** Choose format and mode; `file` is written into every record. */
-  configure(format: Exclude<Format, 'auto'>, mode: Mode, file: string, opts: { levelRaw?: boolean; chunkCrc?: boolean } = {}): void {
+  configure(format: Exclude<Format, 'auto'>, mode: Mode, file: string, opts: { levelRaw?: boolean; chunkCrc?: boolean; mapped?: boolean } = {}): void {
     const prefix = Buffer.from(`{"file":${JSON.stringify(file)},"offset":`, 'utf8');
     if (prefix.length > this.exports.prefixSize()) {
       throw createError(ErrorCodes.INVALID_OPTION, `file name too long (${prefix.length} bytes)`);
     }
     this.bytes.set(prefix, this.exports.prefixPtr());
-    const flags = (opts.levelRaw ? 1 : 0) | (opts.chunkCrc ? 2 : 0);
+    const flags = (opts.levelRaw ? 1 : 0) | (opts.chunkCrc ? 2 : 0) | (opts.mapped ? 4 : 0);
     this.exports.configure(FORMAT_IDS[format], Mode[mode], flags, prefix.length);
   }
 
