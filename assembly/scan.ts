@@ -71,16 +71,6 @@ export let bulkRecords: u32 = 0;
 export let bulkNewlines: u32 = 0;
 export let bulkEnd: usize = 0;
 
-// @ts-ignore: decorator
-@inline
-function mask64(p: usize, c: v128): u64 {
-  const a = <u64>i8x16.bitmask(i8x16.eq(v128.load(p), c));
-  const b = <u64>i8x16.bitmask(i8x16.eq(v128.load(p, 16), c));
-  const d = <u64>i8x16.bitmask(i8x16.eq(v128.load(p, 32), c));
-  const e = <u64>i8x16.bitmask(i8x16.eq(v128.load(p, 48), c));
-  return a | (b << 16) | (d << 32) | (e << 48);
-}
-
 /**
  * Split-only fast path over [p, stop), where p starts a line: counts the
  * lines that end there and how many of them are records (not empty, not a
@@ -100,8 +90,21 @@ export function splitBulk(p: usize, stop: usize): void {
     let prevS: u64 = 0;
     let q = p;
     while (q < stop) {
-      let L = mask64(q, lf);
-      let C = mask64(q, cr);
+      const v0 = v128.load(q);
+      const v1 = v128.load(q, 16);
+      const v2 = v128.load(q, 32);
+      const v3 = v128.load(q, 48);
+      let L = <u64>i8x16.bitmask(i8x16.eq(v0, lf)) | (<u64>i8x16.bitmask(i8x16.eq(v1, lf)) << 16) |
+        (<u64>i8x16.bitmask(i8x16.eq(v2, lf)) << 32) | (<u64>i8x16.bitmask(i8x16.eq(v3, lf)) << 48);
+      // CRs are rare in logs: build their mask only when the block has one.
+      const c0 = i8x16.eq(v0, cr);
+      const c1 = i8x16.eq(v1, cr);
+      const c2 = i8x16.eq(v2, cr);
+      const c3 = i8x16.eq(v3, cr);
+      let C: u64 = 0;
+      if (v128.any_true(v128.or(v128.or(c0, c1), v128.or(c2, c3)))) {
+        C = <u64>i8x16.bitmask(c0) | (<u64>i8x16.bitmask(c1) << 16) | (<u64>i8x16.bitmask(c2) << 32) | (<u64>i8x16.bitmask(c3) << 48);
+      }
       const left = stop - q;
       if (left < 64) {
         const keep = (<u64>1 << <u64>left) - 1;
