@@ -36,6 +36,21 @@ function isHex(c: u32): bool {
 function skipString(p: usize, end: usize): usize {
   p++;
   while (p < end) {
+    if (ASC_FEATURE_SIMD) {
+      // Skip 16 plain bytes at a time: stop at a quote, a backslash or a control byte.
+      const qv = i8x16.splat(0x22);
+      const bv = i8x16.splat(0x5c);
+      const sp = i8x16.splat(0x20);
+      for (;;) {
+        const v = v128.load(p);
+        let m = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, qv), i8x16.eq(v, bv)), i8x16.lt_u(v, sp)));
+        const left = end - p;
+        if (left < 16) m |= 1 << <u32>left;
+        if (m) { p += <usize>ctz(m); break; }
+        p += 16;
+      }
+      if (p >= end) return 0;
+    }
     const c = <u32>load<u8>(p);
     if (c == 0x22) return p + 1;
     if (c < 0x20) return 0;
@@ -97,6 +112,10 @@ function skipLiteral(p: usize, end: usize): usize {
   }
   return 0;
 }
+
+// Where pass 1 found each member: key start/end, value start/end (u32 each).
+const MAX_MEMBERS = 4096;
+const MEMBERS: usize = memory.data(MAX_MEMBERS * 16, 16);
 
 // Container kinds of the open levels, one byte each: 1 object, 2 array.
 const STACK: usize = memory.data(MAX_DEPTH + 8);
@@ -172,6 +191,7 @@ function memberKey(p: usize, end: usize): usize {
 
 /** Copy a validated value [p, e) without whitespace. */
 function copyValue(p: usize, e: usize): void {
+  if (load<u8>(p) == 0x22) { copyString(p, e); return; }
   while (p < e) {
     const c = <u32>load<u8>(p);
     if (c == 0x22) {
@@ -257,22 +277,36 @@ export function extractJson(p: usize, end: usize): i32 {
     if (!v) return jsonError;
     return skipWs(v, end) == end ? JSON_NOT_OBJECT : JSON_INVALID;
   }
-  // Pass 1: validate the whole line and find the well-known members.
-  const v = skipValue(q, end, 0);
-  if (!v) return jsonError;
-  if (skipWs(v, end) != end) return JSON_INVALID;
+  // Pass 1, one walk: validate the object member by member, find the
+  // well-known members and remember every member's place for pass 2.
   let tsAt: usize = 0, lvAt: usize = 0, msgAt: usize = 0;
   let lvl = 0;
   let lvP: usize = 0, lvE: usize = 0, lvQ = false;
   let msgP: usize = 0, msgE: usize = 0;
+  let count = 0;
   q = skipWs(q + 1, end);
-  if (load<u8>(q) != 0x7d) {
+  if (q >= end) return JSON_INVALID;
+  if (load<u8>(q) == 0x7d) {
+    q++;
+  } else {
     while (true) {
       const k = q;
+      if (k >= end || load<u8>(k) != 0x22) return JSON_INVALID;
       const ke = skipString(k, end);
-      let vs = skipWs(ke, end) + 1;
-      vs = skipWs(vs, end);
+      if (!ke) return JSON_INVALID;
+      let vs = skipWs(ke, end);
+      if (vs >= end || load<u8>(vs) != 0x3a) return JSON_INVALID;
+      vs = skipWs(vs + 1, end);
       const ve = skipValue(vs, end, 1);
+      if (!ve) return jsonError;
+      if (count < MAX_MEMBERS) {
+        const m = MEMBERS + (<usize>count << 4);
+        store<u32>(m, <u32>k);
+        store<u32>(m, <u32>ke, 4);
+        store<u32>(m, <u32>vs, 8);
+        store<u32>(m, <u32>ve, 12);
+      }
+      count++;
       const cls = jsonKeyClass(k, ke);
       const c = load<u8>(vs);
       if (cls == 1 && !tsAt) {
@@ -291,20 +325,36 @@ export function extractJson(p: usize, end: usize): i32 {
         msgE = ve;
       }
       q = skipWs(ve, end);
-      if (load<u8>(q) == 0x7d) break;
+      if (q >= end) return JSON_INVALID;
+      const sep = load<u8>(q);
+      if (sep == 0x7d) { q++; break; }
+      if (sep != 0x2c) return JSON_INVALID;
       q = skipWs(q + 1, end);
     }
   }
+  if (skipWs(q, end) != end) return JSON_INVALID;
   putTsKey();
   if (tsAt) putTimestamp(); else putNull();
   putLevel(lvl, lvP, lvE, lvQ ? RAW_JSON_STRING : RAW_PLAIN);
   putMsgKey();
   if (msgAt) copyString(msgP, msgE); else putNull();
   putFieldsKey();
-  // Pass 2: the other members, in order.
+  // Pass 2: the other members, in order (walked again only for huge objects).
   let first = true;
-  q = skipWs(skipWs(p, end) + 1, end);
-  if (load<u8>(q) != 0x7d) {
+  if (count <= MAX_MEMBERS) {
+    for (let i = 0; i < count; i++) {
+      const m = MEMBERS + (<usize>i << 4);
+      const k = <usize>load<u32>(m);
+      const id = k + 1;
+      if (id == tsAt || id == lvAt || id == msgAt) continue;
+      if (!first) putByte(0x2c);
+      first = false;
+      copyString(k, <usize>load<u32>(m, 4));
+      putByte(0x3a);
+      copyValue(<usize>load<u32>(m, 8), <usize>load<u32>(m, 12));
+    }
+  } else {
+    q = skipWs(skipWs(p, end) + 1, end);
     while (true) {
       const k = q;
       const ke = skipString(k, end);
