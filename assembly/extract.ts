@@ -277,6 +277,32 @@ let tokNext: usize = 0;
  * Read the token at or after q. Returns false at the end of the line. A token
  * with an empty key (or starting with a quote) has tokKey == tokKeyEnd.
  */
+/** Address of the first '=', space or tab in [p, end), or end: where a logfmt key stops. */
+// @ts-ignore: decorator
+@inline
+function findKeyEnd(p: usize, end: usize): usize {
+  if (ASC_FEATURE_SIMD) {
+    const eqv = i8x16.splat(0x3d);
+    const sp = i8x16.splat(0x20);
+    const tab = i8x16.splat(0x09);
+    while (p < end) {
+      const v = v128.load(p);
+      let m = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, eqv), i8x16.eq(v, sp)), i8x16.eq(v, tab)));
+      const left = end - p;
+      if (left < 16) m |= 1 << <u32>left;
+      if (m) return p + <usize>ctz(m);
+      p += 16;
+    }
+    return end;
+  }
+  while (p < end) {
+    const c = load<u8>(p);
+    if (c == EQ || isBlank(c)) break;
+    p++;
+  }
+  return p;
+}
+
 function nextToken(q: usize, end: usize): bool {
   while (q < end && isBlank(load<u8>(q))) q++;
   if (q >= end) return false;
@@ -284,20 +310,14 @@ function nextToken(q: usize, end: usize): bool {
   if (load<u8>(q) == QUOTE) {
     // Not a key: skip the quoted text and the rest of the token.
     let e = quotedEnd(q + 1, end);
-    e = e < end ? e + 1 : end;
-    while (e < end && !isBlank(load<u8>(e))) e++;
+    e = findBlank(e < end ? e + 1 : end, end);
     tokKeyEnd = q;
     tokVal = tokValEnd = e;
     tokQuoted = false;
     tokNext = e;
     return true;
   }
-  let k = q;
-  while (k < end) {
-    const c = load<u8>(k);
-    if (c == EQ || isBlank(c)) break;
-    k++;
-  }
+  const k = findKeyEnd(q, end);
   tokKeyEnd = k;
   if (k >= end || load<u8>(k) != EQ) {
     tokVal = tokValEnd = k;
@@ -312,12 +332,9 @@ function nextToken(q: usize, end: usize): bool {
     tokValEnd = e < end ? e : end;
     tokQuoted = true;
     // Text glued to the closing quote belongs to no token.
-    let n = e < end ? e + 1 : end;
-    while (n < end && !isBlank(load<u8>(n))) n++;
-    tokNext = n;
+    tokNext = findBlank(e < end ? e + 1 : end, end);
   } else {
-    let e = v;
-    while (e < end && !isBlank(load<u8>(e))) e++;
+    const e = findBlank(v, end);
     tokVal = v;
     tokValEnd = e;
     tokQuoted = false;
