@@ -15,6 +15,7 @@ import { DEFAULTS } from '../src/options.js';
 import { WorkerPool } from '../src/pool/pool.js';
 import { loadNative } from '../src/io/native.js';
 import { crc32c, referenceParse } from './support/reference.js';
+import { prng } from './support/prng.js';
 
 const MiB = 1024 * 1024;
 const MAX_RECORD = 256;
@@ -22,17 +23,6 @@ const MAX_RECORD = 256;
 const NO_MMAP = loadNative() === null ? 'the native addon is not loaded: no io "mmap"' : false;
 const IO_MODES = NO_MMAP ? (['pread'] as const) : (['mmap', 'pread'] as const);
 
-/** mulberry32: a small seeded PRNG, so every run sees the same inputs. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Rand = () => number;
 const int = (r: Rand, n: number) => Math.floor(r() * n);

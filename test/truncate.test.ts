@@ -9,20 +9,10 @@ import { join } from 'node:path';
 import { Worker, isMainThread, workerData } from 'node:worker_threads';
 import { parseBuffer, parseFile, type ParseRun } from '../src/index.js';
 import { loadNative } from '../src/io/native.js';
+import { prng } from './support/prng.js';
 
 const MiB = 1024 * 1024;
 
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** About `size` bytes of classic lines of varied length, each ending in LF. */
 function logBytes(seed: number, size: number): Buffer {

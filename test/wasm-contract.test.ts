@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { LogwireError, parseBuffer, parseFile } from '../src/index.js';
 import { CORE_EXPORTS, WasmCore, type CoreExports, type Flavor } from '../src/wasm/bridge.js';
 import { crc32c, referenceParse } from './support/reference.js';
+import { prng } from './support/prng.js';
 
 const FLAVORS: readonly Flavor[] = ['simd', 'scalar'];
 
@@ -240,17 +241,6 @@ test('the scalar build has no SIMD instruction and no v128 type; the SIMD build 
   t.diagnostic(`simd build: ${simd.functions} functions, ${simd.simdOps} SIMD instructions, ${simd.v128Types} v128 types; scalar build: ${scalar.functions} functions`);
 });
 
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Lines of every shape, with random bytes and quoting mixed in: what a SIMD/scalar difference would show in. */
 function corpus(seed: number, lines: number): Buffer {
