@@ -127,7 +127,9 @@ export class WorkerPool {
 
     this.listener = (w, msg) => {
       if (msg.type === 'error') {
-        error ??= createError((msg.code.startsWith('LOGWIRE_ERR_') ? msg.code : ErrorCodes.IO) as ErrorCode, msg.message);
+        // Codes outside logwire's taxonomy (errno names, the addon's own) are I/O errors.
+        const known = (Object.values(ErrorCodes) as string[]).includes(msg.code);
+        error ??= createError((known ? msg.code : ErrorCodes.IO) as ErrorCode, msg.message);
         notify();
         return;
       }

@@ -49,7 +49,9 @@ async function drain(): Promise<void> {
       await runChunk(job);
     } catch (err) {
       const e = err as LogwireError & NodeJS.ErrnoException;
-      post({ type: 'error', id: job.id, code: typeof e.code === 'string' ? e.code : 'LOGWIRE_ERR_WORKER', message: e.message ?? String(err) });
+      const ours = e instanceof LogwireError;
+      // fs and addon errors name the file; ours already say what they are about.
+      post({ type: 'error', id: job.id, code: typeof e.code === 'string' ? e.code : 'LOGWIRE_ERR_WORKER', message: ours ? e.message : `${job.path}: ${e.message ?? String(err)}` });
     }
   }
   running = false;
