@@ -48,8 +48,8 @@ async function drain(): Promise<void> {
     try {
       await runChunk(job);
     } catch (err) {
-      const e = err as LogwireError & NodeJS.ErrnoException;
-      const ours = e instanceof LogwireError;
+      const e = err as NodeJS.ErrnoException;
+      const ours = err instanceof LogwireError;
       // fs and addon errors name the file; ours already say what they are about.
       post({ type: 'error', id: job.id, code: typeof e.code === 'string' ? e.code : 'LOGWIRE_ERR_WORKER', message: ours ? e.message : `${job.path}: ${e.message ?? String(err)}` });
     }
