@@ -34,6 +34,8 @@ Options for parse:
                       and per-batch parse latency percentiles to stderr
   -h, --help          this help
 
+A progress bar goes to stderr when it is a terminal and a file is 64 MiB or more.
+
 Records are one JSON object per line (see docs/records.md):
   {"file":"app.log","offset":0,"line":1,"len":97,"crc":2204343810,
    "ts":"2024-05-01T00:00:00.007Z","level":"info","msg":"…","fields":{"user":"u0"}}
