@@ -421,20 +421,30 @@ static napi_value map_window(napi_env env, napi_callback_info info) {
   return result;
 }
 
-static napi_value unmap_window(napi_env env, napi_callback_info info) {
+/* The one argument of unmapWindow and windowFaulted: a slot id. false if it
+   threw (missing or not an integer). */
+static bool slot_argument(napi_env env, napi_callback_info info,
+                          const char *call, int64_t *id) {
   size_t argc = 1;
   napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    throw_kind(env, PLAIN_ERROR, "LOGWIRE_ERR_NATIVE",
+               "logwire_map: napi_get_cb_info failed");
+    return false;
+  }
+  if (argc < 1) {
+    throw_kind(env, TYPE_ERROR, "ERR_MISSING_ARGS", "%s(slot) takes 1 argument",
+               call);
+    return false;
+  }
+  return get_integer(env, argv[0], "slot", 0, MAX_SAFE_INTEGER, id);
+}
+
+static napi_value unmap_window(napi_env env, napi_callback_info info) {
   int64_t id;
   napi_value result;
 
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1) {
-    throw_kind(env, TYPE_ERROR, "ERR_MISSING_ARGS",
-               "unmapWindow(slot) takes 1 argument");
-    return NULL;
-  }
-  if (!get_integer(env, argv[0], "slot", 0, MAX_SAFE_INTEGER, &id))
-    return NULL;
+  if (!slot_argument(env, info, "unmapWindow", &id)) return NULL;
   pthread_mutex_lock(&g_lock);
   window_t *window = find_window(env, id);
   if (window == NULL) {
@@ -475,19 +485,10 @@ static napi_value unmap_window(napi_env env, napi_callback_info info) {
 }
 
 static napi_value window_faulted(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   int64_t id;
   napi_value result;
 
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1) {
-    throw_kind(env, TYPE_ERROR, "ERR_MISSING_ARGS",
-               "windowFaulted(slot) takes 1 argument");
-    return NULL;
-  }
-  if (!get_integer(env, argv[0], "slot", 0, MAX_SAFE_INTEGER, &id))
-    return NULL;
+  if (!slot_argument(env, info, "windowFaulted", &id)) return NULL;
   pthread_mutex_lock(&g_lock);
   window_t *window = find_window(env, id);
   bool faulted = window != NULL && atomic_load(&window->faulted) != 0;
