@@ -73,7 +73,6 @@ export function outputPtr(): usize { return outputBase; }
 export function outputSize(): usize { return outputCap; }
 export function prefixPtr(): usize { return prefixBase; }
 export function prefixSize(): usize { return PREFIX_CAP; }
-export function maxRecordSize(): usize { return maxRecord; }
 
 /** Choose format and mode; `prefixBytes` of `{"file":"…","offset":` were written at prefixPtr(). */
 export function configure(fmt: i32, md: i32, flags: u32, prefixBytes: u32): void {

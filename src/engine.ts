@@ -45,11 +45,6 @@ export interface ChunkResult {
   shrunkTo: number | undefined;
 }
 
-/** Whether `offset` starts a line: offset 0, or the byte before it is LF. */
-export function startsLine(readByte: (at: number) => number, offset: number): boolean {
-  return offset === 0 || readByte(offset - 1) === 10;
-}
-
 /**
  * Parse the lines of one chunk of a file; yields output as it fills and
  * returns the chunk's totals. The core must be configured already.

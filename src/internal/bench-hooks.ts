@@ -1,6 +1,5 @@
 // Entry points for bench/ only (not part of the public API): run the core in
 // one of its modes over a file, and time CRC32C alone.
-import { closeSync, openSync, readSync } from 'node:fs';
 import { parseFile } from '../index.js';
 import { WasmCore, type Mode } from '../wasm/bridge.js';
 import type { IoMode } from '../io/window.js';
@@ -41,23 +40,4 @@ export function crc32cThroughput(bytes: number): { gbPerSec: number; crc: number
     best = Math.min(best, performance.now() - t0);
   }
   return { gbPerSec: bytes / best / 1e6, crc };
-}
-
-/** Read a whole small file (tests). */
-export function readAll(path: string): Buffer {
-  const fd = openSync(path, 'r');
-  try {
-    const parts: Buffer[] = [];
-    const b = Buffer.alloc(1 << 20);
-    let pos = 0;
-    for (;;) {
-      const n = readSync(fd, b, 0, b.length, pos);
-      if (!n) break;
-      parts.push(Buffer.from(b.subarray(0, n)));
-      pos += n;
-    }
-    return Buffer.concat(parts);
-  } finally {
-    closeSync(fd);
-  }
 }
