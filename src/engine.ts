@@ -189,10 +189,11 @@ export class StreamFeeder {
   private emitted = 0;
   private t0 = performance.now();
 
-  constructor(core: WasmCore) {
+  /** `offset` and `line`: where the first byte fed sits in its file. */
+  constructor(core: WasmCore, offset = 0, line = 1) {
     this.core = core;
     core.exports.setOutputLimit(FLUSH_BYTES);
-    core.exports.begin(0, 1, -1, 0);
+    core.exports.begin(offset, line, -1, 0);
   }
 
   /** Feed one piece; `last` on the final call (an empty piece is fine). */

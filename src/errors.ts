@@ -14,6 +14,8 @@ export const ErrorCodes = {
   WASM_LOAD: 'LOGWIRE_ERR_WASM_LOAD',
   /** A worker thread failed. */
   WORKER: 'LOGWIRE_ERR_WORKER',
+  /** A logwire service refused or failed a request (logwire tail). */
+  SERVICE: 'LOGWIRE_ERR_SERVICE',
   /** The operation was aborted through its AbortSignal. */
   ABORTED: 'LOGWIRE_ERR_ABORTED',
 } as const;

@@ -216,6 +216,14 @@ test('user mistakes: exit 2, one line on stderr, no stack trace, nothing on stdo
     { args: ['parse'], mentions: /FILE/ },
     { args: ['frobnicate'], mentions: /frobnicate/ },
     { args: ['demo', 'extra'] },
+    { args: ['demo', '--parse', '--port', '1'] },
+    { args: ['serve'], mentions: /source/ },
+    { args: ['serve', '--source', 'app'], mentions: /source/ },
+    { args: ['serve', '--source', 'app=/tmp/*.log,format=xml'], mentions: /format/ },
+    { args: ['serve', '--source', 'app=/tmp/*/x.log'], mentions: /last component/ },
+    { args: ['serve', '--source', 'app=/tmp/x.log', '--port', 'eighty'], mentions: /--port/ },
+    { args: ['serve', '--source', 'app=/tmp/x.log', '--queue-bytes', '1'], mentions: /--queue-bytes/ },
+    { args: ['serve', '--config', join(dir, 'no-such.json')], mentions: /no such file/ },
   ];
   for (const c of cases) assertUserError(logwire(c.args), `logwire ${c.args.join(' ')}`, c.mentions);
 });
@@ -256,8 +264,8 @@ test('logwire parse big | head -1: a closed pipe ends the run quietly', { timeou
   assert.equal(first, parseBuffer(line(0), { fileName: big }).ndjson.toString());
 });
 
-test('demo exits 0 and prints records', { timeout: 120_000 }, () => {
-  const r = logwire(['demo'], { timeout: 100_000 });
+test('demo --parse exits 0 and prints records', { timeout: 120_000 }, () => {
+  const r = logwire(['demo', '--parse'], { timeout: 100_000 });
   assert.equal(r.status, 0, r.stderr.toString());
   const records = r.stdout.toString().split('\n').filter((l) => l.startsWith('{'));
   assert.ok(records.length >= 1, `no records in:\n${r.stdout}`);

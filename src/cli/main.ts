@@ -2,7 +2,6 @@
 // `logwire demo`. A user's mistake is one line on stderr and exit code 2.
 import { once } from 'node:events';
 import { fstatSync, readFileSync, statSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { availableParallelism } from 'node:os';
 import { build as buildHistogram } from 'hdr-histogram-js';
 import { parseFile, parseStream, type ParseRun } from '../index.js';
@@ -10,14 +9,21 @@ import { ErrorCodes, LogwireError, createError } from '../errors.js';
 import { DEFAULTS, resolveOptions } from '../options.js';
 import { WorkerPool } from '../pool/pool.js';
 import { resolveIo } from '../io/window.js';
-import { runDemo } from './demo.js';
+import { parseFlags } from './args.js';
+import { runReport } from './report.js';
+import { runServe, runServiceDemo } from './serve.js';
+import { runTail } from './tail.js';
 import { Progress } from './progress.js';
 
 const HELP = `logwire: parse log files at memory speed
 
 Usage:
   logwire parse FILE... [options]    parse files (or - for stdin) into NDJSON on stdout
-  logwire demo                       generate a demo log and parse it (what npm start runs)
+  logwire serve --source NAME=GLOB   follow files, stream records over WebSocket (serve --help)
+  logwire demo                       the service on a live demo log (what npm start runs)
+  logwire demo --parse               generate a demo log and parse it
+  logwire tail URL SOURCE [options]  subscribe to a service and print NDJSON (tail --help)
+  logwire report URL|FILE.hlog       latency interval log and percentile plot (report --help)
   logwire --help | --version
 
 Options for parse:
@@ -66,26 +72,17 @@ function intOption(name: string, value: string | undefined): number | undefined 
 }
 
 function parseParseArgs(args: string[]): ParseCli {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        format: { type: 'string', default: 'auto' },
-        tz: { type: 'string', default: 'UTC' },
-        workers: { type: 'string' },
-        io: { type: 'string' },
-        output: { type: 'string', default: 'ndjson' },
-        'max-record-bytes': { type: 'string' },
-        'level-raw': { type: 'boolean', default: false },
-        stats: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (err) {
-    usage(`${(err as Error).message.replace(/\. To specify a positional argument.*$/, '')} (see logwire --help)`);
-  }
+  const parsed = parseFlags(args, {
+      format: { type: 'string', default: 'auto' },
+      tz: { type: 'string', default: 'UTC' },
+      workers: { type: 'string' },
+      io: { type: 'string' },
+      output: { type: 'string', default: 'ndjson' },
+      'max-record-bytes': { type: 'string' },
+      'level-raw': { type: 'boolean', default: false },
+      stats: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+  }, 'logwire --help');
   const v = parsed.values;
   if (v.help) {
     process.stdout.write(HELP);
@@ -238,7 +235,19 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (cmd === 'demo') {
-      await runDemo(rest);
+      await runServiceDemo(rest);
+      return 0;
+    }
+    if (cmd === 'serve') {
+      await runServe(rest);
+      return 0;
+    }
+    if (cmd === 'tail') {
+      await runTail(rest);
+      return 0;
+    }
+    if (cmd === 'report') {
+      await runReport(rest);
       return 0;
     }
     usage(`unknown command ${JSON.stringify(cmd)}; see logwire --help`);

@@ -19,6 +19,10 @@ export interface FileJob {
   levelRaw: boolean;
   chunkCrc: boolean;
   chunkBytes: number;
+  /** Parse from this offset, a line start (default 0); bytes before it are not read. */
+  start?: number;
+  /** Line number of the line at `start` (default 1). */
+  line?: number;
   /** The consumer is done with a batch's bytes once it asks for the next: reuse them. */
   recycle?: boolean;
   signal?: AbortSignal;
@@ -84,12 +88,13 @@ export class WorkerPool {
     if (this.closed) throw createError(ErrorCodes.WORKER, 'the worker pool is closed');
     if (this.failure) throw this.failure;
     const chunks: ChunkState[] = [];
-    for (let start = 0, id = 0; start < job.size || id === 0; start += job.chunkBytes, id++) {
+    const from = job.start ?? 0;
+    for (let start = from, id = 0; start < job.size || id === 0; start += job.chunkBytes, id++) {
       const end = Math.min(job.size, start + job.chunkBytes);
       chunks.push({ id, start, end, worker: null, batches: [], done: false, newlines: null, result: null });
-      if (job.size === 0) break;
+      if (job.size <= from) break;
     }
-    const bases: (number | null)[] = chunks.map((_, i) => (i === 0 ? 1 : null));
+    const bases: (number | null)[] = chunks.map((_, i) => (i === 0 ? job.line ?? 1 : null));
     const waitingBase = new Set<number>();
     let next = 0; // next chunk to assign
     let head = 0; // next chunk to deliver
@@ -119,7 +124,7 @@ export class WorkerPool {
         if (bases[c.id] === null) waitingBase.add(c.id);
         send(w, {
           type: 'chunk', id: c.id, path: job.path, fileName: job.fileName, size: job.size, start: c.start, end: c.end,
-          line: bases[c.id], countFirst: this.size > 1 && c.id < chunks.length - 1, format: job.format, mode: job.mode, zone: job.zone, io: job.io, levelRaw: job.levelRaw,
+          line: bases[c.id], lineStart: c.id === 0, countFirst: this.size > 1 && c.id < chunks.length - 1, format: job.format, mode: job.mode, zone: job.zone, io: job.io, levelRaw: job.levelRaw,
           chunkCrc: job.chunkCrc,
         });
       }

@@ -22,6 +22,8 @@ export type ToWorker =
       end: number;
       /** Known line number of the first line, or null: count and wait for a 'base'. */
       line: number | null;
+      /** `start` is known to begin a line (the first chunk of a run); otherwise check the byte before it. */
+      lineStart: boolean;
       /** Count this chunk's LFs first and post them, so later chunks can start numbering. */
       countFirst: boolean;
       format: 'classic' | 'logfmt' | 'json';

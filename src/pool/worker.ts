@@ -75,7 +75,7 @@ async function runChunk(job: Extract<ToWorker, { type: 'chunk' }>): Promise<void
     }
     if (line === null) throw new Error('chunk started without a line number');
     let skip = false;
-    if (job.start > 0) {
+    if (job.start > 0 && !job.lineStart) {
       const b = Buffer.alloc(1);
       skip = readSync(fd, b, 0, 1, job.start - 1) === 1 && b[0] !== 10;
     }

@@ -1,0 +1,381 @@
+// `logwire serve`: HTTP and WebSocket on one port. Sources follow their
+// files; each WebSocket subscription reads them at its own pace (protocol in
+// docs/service.md); /metrics, /stats, /healthz, /report and the viewer at /.
+import { fstatSync, readFileSync, readSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, WebSocket } from 'ws';
+import { createError, ErrorCodes, LogwireError } from '../errors.js';
+import { resolveIo } from '../io/window.js';
+import { DEFAULTS } from '../options.js';
+import { WorkerPool } from '../pool/pool.js';
+import { WasmCore } from '../wasm/bridge.js';
+import { resolveService, type ResolvedService, type ServiceOptions } from './config.js';
+import { checkFilter, decodeCursor, type Filter } from './frames.js';
+import { LatencyRecorder, writeHlog } from './latency.js';
+import { lastLineEnd, lineAt, nextLineStart, seekTime } from './seek.js';
+import { fingerprint, Source, type TrackedFile } from './source.js';
+import { Subscription, type Engine } from './subscription.js';
+
+export type { ServiceOptions, SourceConfig } from './config.js';
+
+export interface Service {
+  /** http://HOST:PORT */
+  readonly url: string;
+  readonly port: number;
+  readonly options: ResolvedService;
+  close(): Promise<void>;
+}
+
+/** A client mistake, answered with an `error` frame. */
+class RequestError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+interface Connection {
+  n: number;
+  ws: WebSocket;
+  alive: boolean;
+  subs: Map<string, Subscription>;
+  /** Messages are handled one after the other, in the order they came. */
+  chain: Promise<void>;
+}
+
+const VIEWER_DIR = new URL('../../../../viewer/', import.meta.url);
+const MAX_MESSAGE = 64 << 10;
+
+function fileFormat(core: WasmCore, src: Source, f: TrackedFile): 'classic' | 'logfmt' | 'json' {
+  if (f.format === null) {
+    const sample = Buffer.alloc(Math.min(65536, f.size));
+    const n = readSync(f.fd, sample, 0, sample.length, 0);
+    f.format = src.config.format === 'auto' ? core.detect(sample.subarray(0, n), n === f.size) : src.config.format;
+  }
+  return f.format;
+}
+
+export async function startService(options: ServiceOptions): Promise<Service> {
+  const o = resolveService(options);
+  const io = resolveIo(undefined);
+  const sources = new Map(o.sources.map((s) => [s.name, new Source(s, o.pollMs)]));
+  const started = Date.now();
+  const core = new WasmCore({ inputBytes: 1 << 20, maxRecordBytes: DEFAULTS.maxRecordBytes });
+  let pool: WorkerPool | null = null;
+  let poolQueue: Promise<unknown> = Promise.resolve();
+  let poolBusyMs = 0;
+  const sums = { e2e: 0, parse: 0 };
+  const e2e = new LatencyRecorder();
+  const parse = new LatencyRecorder();
+  const engine: Engine = {
+    core, io, options: o,
+    pool: () => {
+      if (!pool || pool.isClosed) pool = new WorkerPool(o.workers, { maxRecordBytes: DEFAULTS.maxRecordBytes, windowBytes: DEFAULTS.windowBytes, inflightBytes: DEFAULTS.inflightBytes });
+      return pool;
+    },
+    withPool: (use) => {
+      const turn = poolQueue.then(async () => {
+        const t0 = performance.now();
+        try {
+          return await use(engine.pool());
+        } finally {
+          poolBusyMs += performance.now() - t0;
+        }
+      });
+      poolQueue = turn.catch(() => undefined);
+      return turn;
+    },
+    e2e: (ms) => { sums.e2e += ms; e2e.record(ms); },
+    parse: (ms) => { sums.parse += ms; parse.record(ms); },
+  };
+  const conns = new Set<Connection>();
+  let nextConn = 1;
+
+  async function resolveFrom(src: Source, from: unknown): Promise<{ at: Map<TrackedFile, { offset: number; line: number }>; gaps: { file: string; from: number; to: number | null; reason: string }[] }> {
+    src.check();
+    const files = src.liveFiles();
+    const at = new Map<TrackedFile, { offset: number; line: number }>();
+    const gaps: { file: string; from: number; to: number | null; reason: string }[] = [];
+    const atEnd = async (f: TrackedFile) => {
+      const size = fstatSync(f.fd).size;
+      const end = Math.max(0, lastLineEnd(f.fd, 0, size));
+      at.set(f, { offset: end, line: await lineAt(core, f.fd, end, f.known) });
+    };
+    if (from === undefined || from === 'end') {
+      for (const f of files) await atEnd(f);
+    } else if (from === 'start') {
+      for (const f of files) at.set(f, { offset: 0, line: 1 });
+    } else if (from !== null && typeof from === 'object' && !Array.isArray(from)) {
+      const spec = from as Record<string, unknown>;
+      if ('cursor' in spec) {
+        let decoded;
+        try {
+          decoded = decodeCursor(spec.cursor);
+        } catch (err) {
+          throw new RequestError('bad_request', (err as Error).message);
+        }
+        if (decoded.source !== src.config.name) throw new RequestError('bad_request', `the cursor belongs to source "${decoded.source}", not "${src.config.name}"`);
+        for (const e of decoded.entries) {
+          const f = src.find(e.dev, e.ino);
+          if (f && fingerprint(f.fd, e.fpLength).fp === e.fp && fstatSync(f.fd).size >= e.offset) at.set(f, { offset: e.offset, line: e.line });
+          else gaps.push({ file: e.path, from: e.offset, to: null, reason: 'file_gone' });
+        }
+        // Files that appeared after the cursor was made: from their start.
+        for (const f of files) if (!at.has(f)) at.set(f, { offset: 0, line: 1 });
+      } else if ('offset' in spec) {
+        const { offset, file } = spec;
+        if (typeof file !== 'string') throw new RequestError('bad_request', '"from.file" must be the path of a file of the source');
+        if (!Number.isSafeInteger(offset) || (offset as number) < 0) throw new RequestError('bad_request', '"from.offset" must be an integer >= 0');
+        const target = [...src.files.values()].find((f) => f.path === file);
+        if (!target) throw new RequestError('not_found', `${file} is not a file of source "${src.config.name}"`);
+        const size = fstatSync(target.fd).size;
+        let off = Math.min(offset as number, size);
+        if (off > 0) {
+          const b = Buffer.alloc(1);
+          readSync(target.fd, b, 0, 1, off - 1);
+          if (b[0] !== 10) off = nextLineStart(target.fd, off, size) < 0 ? Math.max(off, lastLineEnd(target.fd, 0, size)) : nextLineStart(target.fd, off, size);
+        }
+        at.set(target, { offset: off, line: await lineAt(core, target.fd, off, target.known.offset <= off ? target.known : { offset: 0, line: 1 }) });
+        for (const f of files) if (f !== target) await atEnd(f);
+      } else if ('time' in spec) {
+        const t = typeof spec.time === 'string' ? Date.parse(spec.time) : typeof spec.time === 'number' ? spec.time : NaN;
+        if (!Number.isFinite(t)) throw new RequestError('bad_request', '"from.time" must be an RFC 3339 timestamp like "2024-05-01T12:00:00Z"');
+        for (const f of files) {
+          const size = fstatSync(f.fd).size;
+          const end = Math.max(0, lastLineEnd(f.fd, 0, size));
+          const off = size === 0 ? 0 : Math.min(end, seekTime(core, f.fd, end, fileFormat(core, src, f), src.config.zone, t));
+          at.set(f, { offset: off, line: await lineAt(core, f.fd, off, f.known.offset <= off ? f.known : { offset: 0, line: 1 }) });
+        }
+      } else {
+        throw new RequestError('bad_request', '"from" must be "start", "end", {"offset","file"}, {"time"} or {"cursor"}');
+      }
+    } else {
+      throw new RequestError('bad_request', '"from" must be "start", "end", {"offset","file"}, {"time"} or {"cursor"}');
+    }
+    return { at, gaps };
+  }
+
+  function sendError(c: Connection, id: unknown, code: string, message: string): void {
+    if (c.ws.readyState === WebSocket.OPEN) c.ws.send(JSON.stringify({ op: 'error', id: typeof id === 'string' ? id : null, code, message }));
+  }
+
+  async function subscribe(c: Connection, msg: Record<string, unknown>): Promise<void> {
+    const id = msg.id;
+    if (typeof id !== 'string' || id === '' || id.length > 128) throw new RequestError('bad_request', '"id" must be a string of 1 to 128 characters');
+    if (c.subs.has(id)) throw new RequestError('duplicate_id', `a subscription "${id}" already exists on this connection`);
+    if (typeof msg.source !== 'string') throw new RequestError('bad_request', '"source" must be the name of a source');
+    const src = sources.get(msg.source);
+    if (!src) throw new RequestError('unknown_source', `no source "${msg.source}" (known: ${[...sources.keys()].join(', ')})`);
+    const filter = checkFilter(msg.filter);
+    if (typeof filter === 'string') throw new RequestError('bad_request', filter);
+    const where = await resolveFrom(src, msg.from);
+    if (c.ws.readyState !== WebSocket.OPEN) return; // gone meanwhile
+    const sub = new Subscription(id, src, filter as Filter, engine, {
+      send: (frame, done) => c.ws.send(frame, { binary: false }, () => done()),
+      get open() { return c.ws.readyState === WebSocket.OPEN; },
+      drop: () => {
+        c.ws.close(4008, 'slow consumer');
+        setTimeout(() => c.ws.terminate(), 1000).unref();
+      },
+    });
+    c.subs.set(id, sub);
+    sub.start(where.at, where.gaps);
+  }
+
+  async function onMessage(c: Connection, data: Buffer, isBinary: boolean): Promise<void> {
+    let msg: unknown;
+    try {
+      if (isBinary) throw new Error('binary');
+      msg = JSON.parse(data.toString('utf8'));
+    } catch {
+      return sendError(c, null, 'bad_message', 'messages must be JSON text');
+    }
+    if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) return sendError(c, null, 'bad_message', 'a message must be a JSON object with an "op"');
+    const m = msg as Record<string, unknown>;
+    try {
+      if (m.op === 'subscribe') await subscribe(c, m);
+      else if (m.op === 'unsubscribe') {
+        const sub = typeof m.id === 'string' ? c.subs.get(m.id) : undefined;
+        if (!sub) throw new RequestError('unknown_id', `no subscription ${JSON.stringify(m.id)} on this connection`);
+        sub.close();
+        c.subs.delete(m.id as string);
+        c.ws.send(JSON.stringify({ op: 'unsubscribed', id: m.id }));
+      } else {
+        sendError(c, m.id, 'bad_message', `unknown op ${JSON.stringify(m.op)} (subscribe, unsubscribe)`);
+      }
+    } catch (err) {
+      if (err instanceof RequestError) sendError(c, m.id, err.code, err.message);
+      else sendError(c, m.id, 'internal', (err as Error).message);
+    }
+  }
+
+  function percentiles(r: LatencyRecorder) {
+    return r.summary();
+  }
+
+  function stats(): object {
+    const subs = [...conns].flatMap((c) => [...c.subs.entries()].filter(([, s]) => s instanceof Subscription).map(([id, s]) => ({
+      connection: c.n, id, source: s.source.config.name, live: s.live, queueBytes: s.queued, lagBytes: s.lag(), records: s.sentRecords,
+    })));
+    const mem = process.memoryUsage();
+    return {
+      uptimeMs: Date.now() - started,
+      sources: [...sources.values()].map((s) => ({
+        name: s.config.name, format: s.config.format, policy: s.config.policy, bytesParsed: s.bytesParsed, recordsParsed: s.recordsParsed,
+        files: [...s.files.values()].map((f) => ({ path: f.path, size: f.size, live: f.live, readers: f.readers, lagBytes: fileLag(s, f) })),
+      })),
+      subscribers: subs,
+      connections: conns.size,
+      workers: { size: o.workers, busyRatio: busyRatio(), started: pool !== null },
+      memory: { rss: mem.rss, heapUsed: mem.heapUsed, external: mem.external, arrayBuffers: mem.arrayBuffers },
+      latency: { e2e: percentiles(e2e), parse: percentiles(parse) },
+    };
+  }
+
+  function allSubs(): Subscription[] {
+    return [...conns].flatMap((c) => [...c.subs.values()].filter((s): s is Subscription => s instanceof Subscription));
+  }
+
+  /** Bytes of the file the slowest subscription reading it has not read. */
+  function fileLag(s: Source, f: TrackedFile): number {
+    let lag = 0;
+    for (const sub of allSubs()) {
+      if (sub.source !== s) continue;
+      const p = sub.position(f);
+      if (p !== undefined) lag = Math.max(lag, f.size - p);
+    }
+    return lag;
+  }
+
+  function busyRatio(): number {
+    const secs = (Date.now() - started) / 1000;
+    return secs > 0 ? poolBusyMs / 1000 / secs : 0;
+  }
+
+  function metrics(): string {
+    const lines: string[] = [];
+    const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+    const metric = (name: string, type: string, help: string, rows: [string, number][]) => {
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+      for (const [labels, v] of rows) lines.push(`${name}${labels} ${v}`);
+    };
+    const srcs = [...sources.values()];
+    metric('logwire_source_bytes_parsed_total', 'counter', 'File bytes parsed for subscribers, per source.', srcs.map((s) => [`{source="${esc(s.config.name)}"}`, s.bytesParsed]));
+    metric('logwire_source_records_parsed_total', 'counter', 'Records parsed for subscribers, per source.', srcs.map((s) => [`{source="${esc(s.config.name)}"}`, s.recordsParsed]));
+    const files = srcs.flatMap((s) => [...s.files.values()].map((f) => [s, f] as const));
+    metric('logwire_file_size_bytes', 'gauge', 'Size of each followed file.', files.map(([s, f]) => [`{source="${esc(s.config.name)}",file="${esc(f.path)}"}`, f.size]));
+    metric('logwire_file_lag_bytes', 'gauge', 'Bytes of each file the slowest subscriber reading it has not been sent.', files.map(([s, f]) => [`{source="${esc(s.config.name)}",file="${esc(f.path)}"}`, fileLag(s, f)]));
+    const subs = [...conns].flatMap((c) => [...c.subs.entries()].filter(([, s]) => s instanceof Subscription).map(([id, s]) => [c, id, s] as const));
+    metric('logwire_subscriber_queue_bytes', 'gauge', 'Bytes handed to a subscriber\'s socket and not yet written out.', subs.map(([c, id, s]) => [`{connection="${c.n}",id="${esc(id)}",source="${esc(s.source.config.name)}"}`, s.queued]));
+    metric('logwire_subscribers', 'gauge', 'Open subscriptions.', [['', subs.length]]);
+    metric('logwire_connections', 'gauge', 'Open WebSocket connections.', [['', conns.size]]);
+    metric('logwire_worker_busy_ratio', 'gauge', 'Share of the time since start the worker pool was parsing a backlog.', [['', busyRatio()]]);
+    metric('logwire_resident_memory_bytes', 'gauge', 'Resident set size of the service.', [['', process.memoryUsage().rss]]);
+    for (const [name, help, rec, sum] of [
+      ['logwire_delivery_latency_seconds', 'End-to-end latency: a line seen by the service to its frame handed to the socket.', e2e, sums.e2e],
+      ['logwire_parse_latency_seconds', 'Parse time per batch.', parse, sums.parse],
+    ] as const) {
+      const p = rec.summary();
+      metric(name, 'summary', help, [
+        ['{quantile="0.5"}', p.p50 / 1000], ['{quantile="0.9"}', p.p90 / 1000], ['{quantile="0.99"}', p.p99 / 1000], ['{quantile="0.999"}', p.p999 / 1000],
+      ]);
+      lines.push(`${name}_sum ${sum / 1000}`, `${name}_count ${p.count}`);
+    }
+    return lines.join('\n') + '\n';
+  }
+
+  function serveFile(res: ServerResponse, name: string, type: string): void {
+    try {
+      const body = readFileSync(new URL(name, VIEWER_DIR));
+      res.writeHead(200, { 'content-type': type, 'cache-control': 'no-cache' }).end(body);
+    } catch {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    }
+  }
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
+      return;
+    }
+    try {
+      if (path === '/' || path === '/index.html') serveFile(res, 'index.html', 'text/html; charset=utf-8');
+      else if (path === '/viewer.js') serveFile(res, 'viewer.js', 'text/javascript; charset=utf-8');
+      else if (path === '/healthz') res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      else if (path === '/stats') res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(stats()));
+      else if (path === '/metrics') res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics());
+      else if (path === '/report') {
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(
+          `# End-to-end latency (ms): line seen by the service -> frame handed to the socket\n${e2e.distribution()}\n` +
+          `# Parse latency per batch (ms)\n${parse.distribution()}`,
+        );
+      } else if (path === '/report.hlog') {
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(writeHlog([{ tag: 'e2e', recorder: e2e }, { tag: 'parse', recorder: parse }], started));
+      } else res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    } catch (err) {
+      res.writeHead(500, { 'content-type': 'text/plain' }).end(`internal error: ${(err as Error).message}\n`);
+    }
+  });
+
+  const wss = new WebSocketServer({ server, maxPayload: MAX_MESSAGE });
+  wss.on('connection', (ws) => {
+    const c: Connection = { n: nextConn++, ws, alive: true, subs: new Map(), chain: Promise.resolve() };
+    conns.add(c);
+    ws.on('pong', () => { c.alive = true; });
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      c.chain = c.chain.then(() => onMessage(c, data, isBinary)).catch(() => undefined);
+    });
+    ws.on('error', () => { /* a protocol error from the client: ws closes the socket */ });
+    ws.on('close', () => {
+      conns.delete(c);
+      for (const s of c.subs.values()) s.close();
+      c.subs.clear();
+    });
+  });
+  const ping = setInterval(() => {
+    for (const c of conns) {
+      if (!c.alive) {
+        c.ws.terminate();
+        continue;
+      }
+      c.alive = false;
+      c.ws.ping();
+    }
+  }, o.pingMs);
+  ping.unref();
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      reject(err.code === 'EADDRINUSE' ? createError(ErrorCodes.USAGE, `port ${o.port} on ${o.host} is in use; pick another with --port`) : err);
+    });
+    server.listen(o.port, o.host, () => resolve());
+  }).catch((err) => {
+    for (const s of sources.values()) s.close();
+    throw err instanceof LogwireError ? err : createError(ErrorCodes.IO, `cannot listen on ${o.host}:${o.port}: ${(err as Error).message}`);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = o.host.includes(':') ? `[${o.host}]` : o.host;
+  let closing: Promise<void> | null = null;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    options: o,
+    close: () => {
+      closing ??= (async () => {
+        clearInterval(ping);
+        for (const c of conns) {
+          for (const s of c.subs.values()) s.close();
+          c.ws.terminate();
+        }
+        await new Promise<void>((resolve) => wss.close(() => resolve()));
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+        for (const s of sources.values()) s.close();
+        await poolQueue;
+        await (pool as WorkerPool | null)?.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,263 @@
+// A source's files, followed like `tail -F`: globs expanded, each file known
+// by device + inode + a CRC32C of its first bytes, changes seen through
+// inotify (fs.watch) with polling beside it. Subscriptions read the bytes;
+// this module only says what exists, how large it is and what happened.
+import { EventEmitter } from 'node:events';
+import { closeSync, fstatSync, openSync, readdirSync, readlinkSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { crc32c } from '../crc32c.js';
+import type { ResolvedSource } from './config.js';
+
+/** Bytes of a file's start that go into its fingerprint. */
+export const FINGERPRINT_BYTES = 1024;
+
+export type RotateReason = 'renamed' | 'truncated' | 'deleted' | 'created';
+
+export interface TrackedFile {
+  /** Order of discovery within the source. */
+  readonly seq: number;
+  path: string;
+  readonly dev: number;
+  readonly ino: number;
+  /** Open for as long as the file is tracked, so a renamed or deleted file can be read to its end. */
+  readonly fd: number;
+  /** Size at the last check. */
+  size: number;
+  /** CRC32C of the first fpLength bytes. */
+  fp: number;
+  fpLength: number;
+  /** Still at a path the globs match; false once renamed away or deleted. */
+  live: boolean;
+  /** Bumped when the file is truncated: readers restart at 0. */
+  generation: number;
+  /** performance.now() when growth was last seen. */
+  grewAt: number;
+  /** Format chosen for the file (auto resolved on first read). */
+  format: 'classic' | 'logfmt' | 'json' | null;
+  /** Where a renamed file went (null if deleted or unknown). */
+  movedTo: string | null;
+  /** Subscription readers on this file: a file no longer live is closed when none is left. */
+  readers: number;
+  /** A known (offset, line) pair, the furthest any reader got: counting lines restarts here. */
+  known: { offset: number; line: number };
+}
+
+export interface SourceEvents {
+  /** A file grew (or was first seen). */
+  grow: (file: TrackedFile) => void;
+  /** A file was created, renamed away, truncated or deleted. */
+  rotate: (file: TrackedFile, reason: RotateReason) => void;
+}
+
+function globRegex(pattern: string): RegExp {
+  let re = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const close = pattern.indexOf(']', i + 1);
+      if (close < 0) re += '\\[';
+      else {
+        const body = pattern.slice(i + 1, close).replace(/\\/g, '\\\\');
+        re += `[${body.startsWith('!') ? '^' + body.slice(1) : body}]`;
+        i = close;
+      }
+    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+/** The path a descriptor's file has now (Linux /proc), or null. */
+function currentPath(fd: number): string | null {
+  try {
+    const p = readlinkSync(`/proc/self/fd/${fd}`);
+    return p.endsWith(' (deleted)') ? null : p;
+  } catch {
+    return null;
+  }
+}
+
+/** Fingerprint of a file's first bytes (up to FINGERPRINT_BYTES, fewer if it is shorter). */
+export function fingerprint(fd: number, length: number): { fp: number; fpLength: number } {
+  const n = Math.min(length, FINGERPRINT_BYTES);
+  const buf = Buffer.alloc(n);
+  const got = n ? readSync(fd, buf, 0, n, 0) : 0;
+  return { fp: crc32c(buf.subarray(0, got)), fpLength: got };
+}
+
+export class Source extends EventEmitter {
+  readonly config: ResolvedSource;
+  /** Tracked files by seq, oldest first (Map keeps insertion order). */
+  readonly files = new Map<number, TrackedFile>();
+  private readonly patterns: { dir: string; re: RegExp }[];
+  private readonly watchers: FSWatcher[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private checkQueued = false;
+  private nextSeq = 0;
+  private closed = false;
+  /** Bytes and records parsed for this source's subscribers (metrics). */
+  bytesParsed = 0;
+  recordsParsed = 0;
+
+  constructor(config: ResolvedSource, pollMs: number) {
+    super();
+    this.config = config;
+    this.patterns = config.globs.map((g) => ({ dir: dirname(g), re: globRegex(basename(g)) }));
+    this.check();
+    for (const dir of new Set(this.patterns.map((p) => p.dir))) {
+      try {
+        const w = watch(dir, { persistent: false }, () => this.queueCheck());
+        w.on('error', () => { /* the directory went away: polling keeps looking */ });
+        this.watchers.push(w);
+      } catch {
+        // No such directory yet, or no inotify: polling covers it.
+      }
+    }
+    this.timer = setInterval(() => this.check(), pollMs);
+    this.timer.unref();
+  }
+
+  override on<E extends keyof SourceEvents>(event: E, listener: SourceEvents[E]): this {
+    return super.on(event, listener);
+  }
+
+  /** Files a new subscription reads: those still at a matching path, oldest first. */
+  liveFiles(): TrackedFile[] {
+    return [...this.files.values()].filter((f) => f.live);
+  }
+
+  find(dev: number, ino: number): TrackedFile | undefined {
+    for (const f of this.files.values()) if (f.dev === dev && f.ino === ino) return f;
+    return undefined;
+  }
+
+  private queueCheck(): void {
+    if (this.checkQueued || this.closed) return;
+    this.checkQueued = true;
+    // Coalesce a burst of inotify events into one look.
+    setImmediate(() => {
+      this.checkQueued = false;
+      this.check();
+    });
+  }
+
+  private matches(): string[] {
+    const out: string[] = [];
+    for (const { dir, re } of this.patterns) {
+      let names: string[];
+      try {
+        names = readdirSync(dir);
+      } catch {
+        continue;
+      }
+      for (const n of names.sort()) if (re.test(n)) out.push(join(dir, n));
+    }
+    return [...new Set(out)];
+  }
+
+  /** Look at the files: new ones, growth, truncation, renames and deletions. */
+  check(): void {
+    if (this.closed) return;
+    const now = performance.now();
+    const seen = new Set<TrackedFile>();
+    const fresh: TrackedFile[] = [];
+    for (const path of this.matches()) {
+      let st;
+      try {
+        st = statSync(path);
+      } catch {
+        continue;
+      }
+      if (!st.isFile()) continue;
+      let f = this.find(st.dev, st.ino);
+      if (f && f.fpLength > 0) {
+        // Same inode: the same file, unless its first bytes changed (rewritten, or a reused inode).
+        const { fp } = fingerprint(f.fd, f.fpLength);
+        if (fp !== f.fp && st.size >= f.fpLength) this.truncated(f, now);
+      }
+      if (!f) {
+        let fd: number;
+        try {
+          fd = openSync(path, 'r');
+        } catch {
+          continue;
+        }
+        const real = fstatSync(fd);
+        f = {
+          seq: this.nextSeq++, path, dev: real.dev, ino: real.ino, fd, size: real.size, ...fingerprint(fd, real.size),
+          live: true, generation: 0, grewAt: now, format: null, movedTo: null, readers: 0, known: { offset: 0, line: 1 },
+        };
+        this.files.set(f.seq, f);
+        fresh.push(f);
+      }
+      f.path = path;
+      seen.add(f);
+    }
+    for (const f of this.files.values()) {
+      if (fresh.includes(f)) continue;
+      let size: number;
+      let gone = false;
+      try {
+        const st = fstatSync(f.fd);
+        size = st.size;
+        gone = st.nlink === 0;
+      } catch {
+        continue;
+      }
+      if (size < f.size) this.truncated(f, now);
+      if (f.fpLength < FINGERPRINT_BYTES && size > f.fpLength) Object.assign(f, fingerprint(f.fd, size));
+      if (size > f.size) {
+        f.size = size;
+        f.grewAt = now;
+        this.emit('grow', f);
+      }
+      if (f.live && !seen.has(f)) {
+        // Renamed away or deleted: still readable through its descriptor until every reader is done.
+        f.live = false;
+        f.movedTo = gone ? null : currentPath(f.fd);
+        this.emit('rotate', f, gone ? 'deleted' : 'renamed');
+        this.release(f);
+      }
+    }
+    // After the old files' news, so a subscriber hears "renamed" before "created".
+    for (const f of fresh) {
+      this.emit('rotate', f, 'created');
+      this.emit('grow', f);
+    }
+  }
+
+  private truncated(f: TrackedFile, now: number): void {
+    f.generation++;
+    f.size = fstatSync(f.fd).size;
+    Object.assign(f, fingerprint(f.fd, f.size));
+    f.known = { offset: 0, line: 1 };
+    f.grewAt = now;
+    this.emit('rotate', f, 'truncated');
+  }
+
+  /** A file no longer live that no subscription still reads: close it. */
+  release(f: TrackedFile): void {
+    if (f.live || f.readers > 0 || !this.files.has(f.seq)) return;
+    this.files.delete(f.seq);
+    try {
+      closeSync(f.fd);
+    } catch {
+      // already closed
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    for (const w of this.watchers) w.close();
+    for (const f of this.files.values()) {
+      try {
+        closeSync(f.fd);
+      } catch {
+        // already closed
+      }
+    }
+    this.files.clear();
+  }
+}

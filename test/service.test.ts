@@ -1,0 +1,545 @@
+// The service over real sockets: replay and follow, every `from`, filters,
+// rotation, resume by cursor, slow and never-reading clients, bad messages,
+// and the HTTP endpoints.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, truncateSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseBuffer } from '../src/index.js';
+import { startService, type Service, type ServiceOptions } from '../src/service/server.js';
+import { Client } from './support/ws-client.js';
+
+let root: string;
+before(() => { root = mkdtempSync(join(tmpdir(), 'logwire-service-')); });
+after(() => rmSync(root, { recursive: true, force: true }));
+
+const LEVELS = ['INFO', 'DEBUG', 'WARN', 'ERROR', 'INFO'];
+const T0 = Date.UTC(2024, 4, 1, 12, 0, 0);
+
+/** Classic lines numbered from `first`; line i is at T0 + i seconds. */
+function lines(first: number, n: number, tag = 'x'): string {
+  let s = '';
+  for (let i = first; i < first + n; i++) {
+    const ts = new Date(T0 + i * 1000).toISOString().replace('T', ' ').replace('Z', '');
+    s += `${ts} [${LEVELS[i % LEVELS.length]}] event ${tag} n=${i} user=u${i % 7}${i % 11 === 0 ? ' note="request timeout"' : ''}\n`;
+  }
+  return s;
+}
+
+let dirs = 0;
+function freshDir(): string {
+  const d = join(root, `d${dirs++}`);
+  mkdtempSync(d + '-');
+  return mkdtempSync(join(root, `s${dirs}-`));
+}
+
+async function serve(dir: string, extra: Partial<ServiceOptions> = {}, policy?: 'block' | 'drop' | 'disconnect'): Promise<Service> {
+  return startService({ port: 0, pollMs: 50, sources: [{ name: 'app', globs: [join(dir, '*.log')], format: 'classic', policy }], ...extra });
+}
+
+/** What `logwire parse` gives for these bytes of this file, from this offset and line. */
+function expected(path: string, bytes: string, offset = 0, line = 1): Record<string, unknown>[] {
+  const batch = parseBuffer(bytes, { format: 'classic', fileName: path });
+  return batch.records().map((r) => ({ ...r, offset: r.offset + offset, line: r.line + line - 1 })) as unknown as Record<string, unknown>[];
+}
+
+test('replays from the start, says caught_up, then follows appended lines', async () => {
+  const dir = freshDir();
+  const path = join(dir, 'app.log');
+  const first = lines(0, 3000);
+  writeFileSync(path, first);
+  const svc = await serve(dir, { batchBytes: 16 << 10 });
+  const c = await Client.connect(svc.url);
+  try {
+    c.send({ op: 'subscribe', id: 's', source: 'app', from: 'start' });
+    await c.until((f) => f.some((x) => x.op === 'caught_up'), 'caught_up');
+    const sub = c.of('s', 'subscribed')[0];
+    assert.deepEqual(sub.files, [{ file: path, offset: 0 }]);
+    assert.ok(c.of('s', 'records').length > 5, 'small batchBytes gives several frames');
+    for (const f of c.of('s', 'records')) assert.equal(f.count, (f.records as unknown[]).length);
+    assert.deepEqual(c.records('s'), expected(path, first));
+    const more = lines(3000, 50);
+    appendFileSync(path, more);
+    const all = await c.waitRecords('s', 3050);
+    assert.deepEqual(all.slice(3000), expected(path, more, first.length, 3001));
+    assert.equal(all.length, 3050);
+  } finally {
+    await c.close();
+    await svc.close();
+  }
+});
+
+test('from end gives only new lines, with exact line numbers', async () => {
+  const dir = freshDir();
+  const path = join(dir, 'app.log');
+  const first = lines(0, 500);
+  writeFileSync(path, first);
+  const svc = await serve(dir);
+  const c = await Client.connect(svc.url);
+  try {
+    c.send({ op: 'subscribe', id: 'e', source: 'app', from: 'end' });
+    await c.until(() => c.of('e', 'subscribed').length > 0, 'subscribed');
+    assert.deepEqual(c.of('e', 'subscribed')[0].files, [{ file: path, offset: first.length }]);
+    const more = lines(500, 20);
+    appendFileSync(path, more);
+    const got = await c.waitRecords('e', 20);
+    assert.deepEqual(got, expected(path, more, first.length, 501));
+  } finally {
+    await c.close();
+    await svc.close();
+  }
+});
+
+test('from an offset: a line start as given, a mid-line offset skips to the next line', async () => {
+  const dir = freshDir();
+  const path = join(dir, 'app.log');
+  const text = lines(0, 400);
+  writeFileSync(path, text);
+  const starts = [0];
+  for (let i = text.indexOf('\n'); i >= 0 && i < text.length - 1; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  const svc = await serve(dir);
+  const c = await Client.connect(svc.url);
+  try {
+    c.send({ op: 'subscribe', id: 'a', source: 'app', from: { offset: starts[123], file: path } });
+    c.send({ op: 'subscribe', id: 'b', source: 'app', from: { offset: starts[200] + 5, file: path } });
+    await c.until(() => c.of('a', 'caught_up').length > 0 && c.of('b', 'caught_up').length > 0, 'both caught up');
+    const all = expected(path, text);
+    assert.deepEqual(c.records('a'), all.slice(123));
+    assert.deepEqual(c.records('b'), all.slice(201));
+    c.send({ op: 'subscribe', id: 'z', source: 'app', from: { offset: 0, file: join(dir, 'other.log') } });
+    await c.until(() => c.of('z', 'error').length > 0, 'an error for an unknown file');
+    assert.equal(c.of('z', 'error')[0].code, 'not_found');
+  } finally {
+    await c.close();
+    await svc.close();
+  }
+});
+
+test('from a time: binary search finds the first line at or after it', async () => {
+  const dir = freshDir();
+  const path = join(dir, 'app.log');
+  const text = lines(0, 20_000); // ~1.4 MB: many probes of the search
+  writeFileSync(path, text);
+  const svc = await serve(dir);
+  const c = await Client.connect(svc.url);
+  try {
+    const all = expected(path, text);
+    for (const [id, i, exact] of [['t1', 12_345, true], ['t2', 0, true], ['t3', 777, false]] as const) {
+      // Half a second after line i-1 when not exact: the answer is line i.
+      const t = new Date(T0 + i * 1000 - (exact ? 0 : 500)).toISOString();
+      c.send({ op: 'subscribe', id, source: 'app', from: { time: t } });
+      await c.until(() => c.of(id, 'caught_up').length > 0, `${id} caught up`);
+      const got = c.records(id);
+      assert.equal(got.length, all.length - i, id);
+      assert.deepEqual(got[0], all[i], id);
+    }
+    c.send({ op: 'subscribe', id: 'late', source: 'app', from: { time: '2030-01-01T00:00:00Z' } });
+    await c.until(() => c.of('late', 'caught_up').length > 0, 'late caught up');
+    assert.equal(c.records('late').length, 0);
+    c.send({ op: 'subscribe', id: 'bad', source: 'app', from: { time: 'yesterday' } });
+    await c.until(() => c.of('bad', 'error').length > 0, 'error for a bad time');
+    assert.equal(c.of('bad', 'error')[0].code, 'bad_request');
+  } finally {
+    await c.close();
+    await svc.close();
+  }
+});
+
+test('filters: level and above, field match, contains, combined', async () => {
+  const dir = freshDir();
+  const path = join(dir, 'app.log');
+  const text = lines(0, 300);
+  writeFileSync(path, text);
+  const svc = await serve(dir);
+  const c = await Client.connect(svc.url);
+  try {
+    const all = expected(path, text) as { level: string; fields: Record<string, string>; msg: string }[];
+    const cases: [string, object, (r: (typeof all)[number]) => boolean][] = [
+      ['lv', { level: 'warn' }, (r) => r.level === 'warn' || r.level === 'error'],
+      ['m', { match: { user: 'u3' } }, (r) => r.fields.user === 'u3'],
+      ['ct', { contains: 'timeout' }, (r) => r.msg.includes('timeout')],
+      ['both', { level: 'error', match: { user: 'u1' }, contains: 'event' }, (r) => r.level === 'error' && r.fields.user === 'u1'],
+    ];
+    for (const [id, filter] of cases) c.send({ op: 'subscribe', id, source: 'app', from: 'start', filter });
+    await c.until(() => cases.every(([id]) => c.of(id, 'caught_up').length > 0), 'all caught up');
+    for (const [id, , keep] of cases) {
+      const want = all.filter(keep);
+      assert.ok(want.length > 0 && want.length < all.length, id);
+      assert.deepEqual(c.records(id), want, id);
+    }
+    c.send({ op: 'subscribe', id: 'bad', source: 'app', filter: { level: 'loud' } });
+    await c.until(() => c.of('bad', 'error').length > 0, 'bad filter refused');
+    assert.equal(c.of('bad', 'error')[0].code, 'bad_request');
+  } finally {
+    await c.close();
+    await svc.close();
+  }
+});
+
+test('resume by cursor after a reconnect: nothing lost, nothing repeated', async () => {
+  const dir = freshDir();
+  const path = join(dir, 'app.log');
+  writeFileSync(path, lines(0, 2000));
+  const svc = await serve(dir, { batchBytes: 8 << 10 });
+  try {
+    const c1 = await Client.connect(svc.url);
+    c1.send({ op: 'subscribe', id: 'r', source: 'app', from: 'start' });
+    await c1.until(() => c1.of('r', 'records').length >= 4, 'a few frames');
+    await c1.close();
+    const frames = c1.of('r', 'records');
+    const kept = frames.slice(0, 3);
+    const seen = kept.flatMap((f) => f.records as Record<string, unknown>[]);
+    // Lines written while disconnected are not lost either.
+    appendFileSync(path, lines(2000, 100));
+    const c2 = await Client.connect(svc.url);
+    c2.send({ op: 'subscribe', id: 'r2', source: 'app', from: { cursor: kept[2].cursor } });
+    const rest = await c2.waitRecords('r2', 2100 - seen.length);
+    await c2.close();
+    const all = expected(path, readFileSync(path, 'utf8'));
+    assert.deepEqual([...seen, ...rest], all);
+    // A cursor that was not made by the service is refused.
+    const c3 = await Client.connect(svc.url);
+    c3.send({ op: 'subscribe', id: 'x', source: 'app', from: { cursor: 'bm9wZQ' } });
+    await c3.until(() => c3.of('x', 'error').length > 0, 'bad cursor refused');
+    assert.equal(c3.of('x', 'error')[0].code, 'bad_request');
+    await c3.close();
+  } finally {
+    await svc.close();
+  }
+});
+
+test('rotation by rename + create: the old file is read to its end, then the new one from 0', async () => {
+  const dir = freshDir();
+  const path = join(dir, 'app.log');
+  writeFileSync(path, lines(0, 100));
+  const svc = await serve(dir);
+  const c = await Client.connect(svc.url);
+  try {
+    c.send({ op: 'subscribe', id: 'f', source: 'app', from: 'end' });
+    await c.until(() => c.of('f', 'caught_up').length > 0, 'caught up');
+    // The last lines land in the old file just before the rename.
+    const tail = lines(100, 30);
+    appendFileSync(path, tail);
+    renameSync(path, join(dir, 'app.log.1'));
+    const fresh = lines(130, 40);
+    writeFileSync(path, fresh);
+    const got = await c.waitRecords('f', 70);
+    const oldOnes = got.filter((r) => (r.line as number) > 100);
+    assert.deepEqual(oldOnes, expected(path, tail, lines(0, 100).length, 101));
+    assert.deepEqual(got.filter((r) => (r.line as number) <= 40), expected(path, fresh));
+    const reasons = c.of('f', 'rotated').map((f) => f.reason);
+    assert.ok(reasons.includes('renamed') && reasons.includes('created'), JSON.stringify(reasons));
+    assert.equal(c.of('f', 'rotated').find((f) => f.reason === 'renamed')!.to, join(dir, 'app.log.1'));
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(c.records('f').length, 70, 'nothing repeated');
+  } finally {
+    await c.close();
+    await svc.close();
+  }
+});
+
+test('copytruncate: a file that shrinks is read again from 0', async () => {
+  const dir = freshDir();
+  const path = join(dir, 'app.log');
+  writeFileSync(path, lines(0, 50));
+  const svc = await serve(dir);
+  const c = await Client.connect(svc.url);
+  try {
+    c.send({ op: 'subscribe', id: 'k', source: 'app', from: 'start' });
+    await c.waitRecords('k', 50);
+    copyFileSync(path, join(dir, 'app.log.1.bak'));
+    truncateSync(path, 0);
+    await c.until(() => c.of('k', 'rotated').some((f) => f.reason === 'truncated'), 'rotated: truncated');
+    const after = lines(1000, 10, 'new');
+    appendFileSync(path, after);
+    const got = await c.waitRecords('k', 60);
+    assert.deepEqual(got.slice(50), expected(path, after));
+  } finally {
+    await c.close();
+    await svc.close();
+  }
+});
+
+test('deletion: lines written before the unlink arrive, then a rotated/deleted frame; new files are picked up', async () => {
+  const dir = freshDir();
+  const path = join(dir, 'app.log');
+  writeFileSync(path, lines(0, 10));
+  const svc = await serve(dir);
+  const c = await Client.connect(svc.url);
+  try {
+    c.send({ op: 'subscribe', id: 'd', source: 'app', from: 'end' });
+    await c.until(() => c.of('d', 'caught_up').length > 0, 'caught up');
+    appendFileSync(path, lines(10, 5));
+    unlinkSync(path);
+    await c.until(() => c.of('d', 'rotated').some((f) => f.reason === 'deleted'), 'rotated: deleted');
+    assert.equal((await c.waitRecords('d', 5)).length, 5);
+    const other = join(dir, 'other.log');
+    writeFileSync(other, lines(0, 7, 'other'));
+    const got = await c.waitRecords('d', 12);
+    assert.deepEqual(got.slice(5), expected(other, lines(0, 7, 'other')));
+    assert.ok(c.of('d', 'rotated').some((f) => f.reason === 'created' && f.file === other));
+  } finally {
+    await c.close();
+    await svc.close();
+  }
+});
+
+test('a last line without LF waits for its newline, and is flushed after partialFlushMs', async () => {
+  const dir = freshDir();
+  const path = join(dir, 'app.log');
+  writeFileSync(path, '');
+  const svc = await serve(dir, { partialFlushMs: 600 });
+  const c = await Client.connect(svc.url);
+  try {
+    c.send({ op: 'subscribe', id: 'p', source: 'app', from: 'end' });
+    await c.until(() => c.of('p', 'caught_up').length > 0, 'caught up');
+    const one = lines(0, 1);
+    appendFileSync(path, one.slice(0, 20));
+    await new Promise((r) => setTimeout(r, 150));
+    appendFileSync(path, one.slice(20));
+    const got = await c.waitRecords('p', 1);
+    assert.deepEqual(got, expected(path, one), 'completed within the timeout: one whole record');
+    const two = lines(1, 1).trimEnd();
+    appendFileSync(path, two);
+    const t0 = Date.now();
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(c.records('p').length, 1, 'not sent before the timeout');
+    const flushed = await c.waitRecords('p', 2, 5000);
+    assert.ok(Date.now() - t0 >= 500, 'sent after the flush timeout');
+    assert.equal(flushed[1].msg, expected(path, two + '\n')[0].msg);
+  } finally {
+    await c.close();
+    await svc.close();
+  }
+});
+
+test('bad messages get error frames; the connection and the server stay up', async () => {
+  const dir = freshDir();
+  writeFileSync(join(dir, 'app.log'), lines(0, 3));
+  const svc = await serve(dir);
+  const c = await Client.connect(svc.url);
+  try {
+    const bad: [unknown, string][] = [
+      ['not json', 'bad_message'],
+      ['[1,2]', 'bad_message'],
+      [{ op: 'launch' }, 'bad_message'],
+      [{ op: 'subscribe', id: 'a' }, 'bad_request'],
+      [{ op: 'subscribe', id: 'a', source: 'nope' }, 'unknown_source'],
+      [{ op: 'subscribe', source: 'app' }, 'bad_request'],
+      [{ op: 'subscribe', id: 'a', source: 'app', from: 'yesterday' }, 'bad_request'],
+      [{ op: 'subscribe', id: 'a', source: 'app', from: { offset: -1, file: 'x' } }, 'bad_request'],
+      [{ op: 'unsubscribe', id: 'zz' }, 'unknown_id'],
+    ];
+    for (const [msg] of bad) c.send(msg);
+    await c.until((f) => f.filter((x) => x.op === 'error').length >= bad.length, 'an error per bad message');
+    assert.deepEqual(c.frames.filter((x) => x.op === 'error').map((x) => x.code), bad.map(([, code]) => code));
+    c.send({ op: 'subscribe', id: 'ok', source: 'app', from: 'start' });
+    c.send({ op: 'subscribe', id: 'ok', source: 'app', from: 'start' });
+    await c.waitRecords('ok', 3);
+    await c.until(() => c.of('ok', 'error').length > 0, 'duplicate id refused');
+    assert.equal(c.of('ok', 'error')[0].code, 'duplicate_id');
+    c.send({ op: 'unsubscribe', id: 'ok' });
+    await c.until(() => c.of('ok', 'unsubscribed').length > 0, 'unsubscribed');
+    assert.equal(c.closed, null);
+    assert.equal(await (await fetch(`${svc.url}/healthz`)).text(), 'ok\n');
+  } finally {
+    await c.close();
+    await svc.close();
+  }
+});
+
+/** Pause a client's socket: the server's writes pile up in the kernel, then in its send queue. */
+function stopReading(c: Client): void {
+  (c.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+}
+function resumeReading(c: Client): void {
+  (c.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+}
+
+/** `logwire serve` in its own process (so its memory is its own); resolves with its URL. */
+async function serveProcess(args: string[]): Promise<{ url: string; child: ChildProcess; peakRss(): number; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('../../../bin/logwire.js', import.meta.url)), 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${err}`)));
+  });
+  return {
+    url,
+    child,
+    // The kernel's high-water mark of the process's resident set.
+    peakRss: () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) * 1024,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const gone = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await gone;
+    },
+  };
+}
+
+test('a never-reading client: its queue stays bounded, memory does not grow with the file, others go on', { timeout: 180_000 }, async () => {
+  const dir = freshDir();
+  const path = join(dir, 'app.log');
+  // ~128 MB of lines: their NDJSON is ~400 MB, which a service that buffered for the stuck client would hold.
+  const block = Buffer.from(lines(0, 10_000));
+  const copies = Math.ceil((128 << 20) / block.length);
+  const fd = openSync(path, 'w');
+  for (let i = 0; i < copies; i++) writeSync(fd, block);
+  closeSync(fd);
+  const svc = await serveProcess(['--source', `app=${dir}/*.log,format=classic`, '--queue-bytes', String(1 << 20)]);
+  const stuck = await Client.connect(svc.url);
+  const fine = await Client.connect(svc.url);
+  try {
+    stopReading(stuck);
+    stuck.send({ op: 'subscribe', id: 'stuck', source: 'app', from: 'start' });
+    fine.send({ op: 'subscribe', id: 'fine', source: 'app', from: 'start' });
+    // Only count records, to keep this process's memory flat.
+    let count = 0;
+    let done = false;
+    const keep = fine.frames;
+    await fine.until(() => {
+      for (const f of keep.splice(0)) {
+        if (f.op === 'records') count += f.count as number;
+        if (f.op === 'caught_up') done = true;
+      }
+      return done;
+    }, 'the reading client caught up', 150_000);
+    assert.equal(count, 10_000 * copies);
+    const stats = (await (await fetch(`${svc.url}/stats`)).json()) as { subscribers: { id: string; queueBytes: number; lagBytes: number }[] };
+    const s = stats.subscribers.find((x) => x.id === 'stuck')!;
+    assert.ok(s.queueBytes <= (1 << 20) + (2 << 20), `queue ${s.queueBytes}`);
+    assert.ok(s.lagBytes > 100 << 20, `the stuck reader is paused (lag ${s.lagBytes})`);
+    const peak = svc.peakRss();
+    assert.ok(peak < 250e6, `the service's peak RSS was ${(peak / 1e6).toFixed(0)} MB`);
+  } finally {
+    await stuck.close();
+    await fine.close();
+    await svc.stop();
+  }
+});
+
+test('slow live subscribers: block loses nothing, drop sends a gap, disconnect closes with 4008', async () => {
+  for (const policy of ['block', 'drop', 'disconnect'] as const) {
+    const dir = freshDir();
+    const path = join(dir, 'app.log');
+    writeFileSync(path, '');
+    const svc = await serve(dir, { queueBytes: 64 << 10, batchBytes: 16 << 10 }, policy);
+    const c = await Client.connect(svc.url);
+    try {
+      c.send({ op: 'subscribe', id: 'l', source: 'app', from: 'end' });
+      await c.until(() => c.of('l', 'caught_up').length > 0, 'caught up');
+      stopReading(c);
+      const n = 40_000; // ~3.6 MB, far more than the socket buffers and the queue
+      for (let i = 0; i < n; i += 2000) {
+        appendFileSync(path, lines(i, 2000));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      resumeReading(c);
+      if (policy === 'block') {
+        const got = await c.waitRecords('l', n, 30_000);
+        assert.deepEqual(got.map((r) => r.line), Array.from({ length: n }, (_, i) => i + 1));
+        assert.equal(c.of('l', 'gap').length, 0);
+      } else if (policy === 'drop') {
+        await c.until(() => c.of('l', 'gap').length > 0, 'a gap frame', 30_000);
+        const gap = c.of('l', 'gap')[0];
+        assert.equal(gap.reason, 'slow_consumer');
+        assert.ok((gap.to as number) > (gap.from as number));
+        appendFileSync(path, lines(n, 5, 'after'));
+        await c.until(() => c.records('l').some((r) => String(r.msg).includes('after') && r.line === n + 5), 'records after the gap', 30_000);
+        // What came is in order and the gap accounts for what did not.
+        const got = c.records('l').map((r) => r.line as number);
+        for (let i = 1; i < got.length; i++) assert.ok(got[i] > got[i - 1]);
+        assert.ok(got.length < n + 5);
+      } else {
+        await c.until(() => c.closed !== null, 'closed', 30_000);
+        assert.equal(c.closed!.code, 4008);
+      }
+    } finally {
+      await c.close();
+      await svc.close();
+    }
+  }
+});
+
+test('a connection that does not answer pings is dropped', async () => {
+  const dir = freshDir();
+  writeFileSync(join(dir, 'app.log'), '');
+  const svc = await serve(dir, { pingMs: 100 });
+  const c = await Client.connect(svc.url, { autoPong: false });
+  try {
+    await c.until(() => c.closed !== null, 'dropped', 5000);
+  } finally {
+    await c.close();
+    await svc.close();
+  }
+});
+
+test('HTTP: /healthz, /stats, /metrics, /report, /report.hlog and 404', async () => {
+  const dir = freshDir();
+  const path = join(dir, 'app.log');
+  writeFileSync(path, lines(0, 100));
+  const svc = await serve(dir);
+  const c = await Client.connect(svc.url);
+  try {
+    c.send({ op: 'subscribe', id: 'm', source: 'app', from: 'end' });
+    await c.until(() => c.of('m', 'caught_up').length > 0, 'caught up');
+    appendFileSync(path, lines(100, 10));
+    await c.waitRecords('m', 10);
+    const stats = (await (await fetch(`${svc.url}/stats`)).json()) as {
+      sources: { name: string; files: { path: string; size: number }[]; recordsParsed: number }[];
+      subscribers: { id: string }[]; latency: { e2e: { count: number; p99: number } }; memory: { rss: number };
+    };
+    assert.equal(stats.sources[0].name, 'app');
+    assert.equal(stats.sources[0].files[0].path, path);
+    assert.ok(stats.sources[0].recordsParsed >= 10);
+    assert.equal(stats.subscribers[0].id, 'm');
+    assert.ok(stats.latency.e2e.count >= 1 && stats.latency.e2e.p99 > 0);
+    const metrics = await (await fetch(`${svc.url}/metrics`)).text();
+    for (const name of ['logwire_source_bytes_parsed_total{source="app"}', 'logwire_source_records_parsed_total', 'logwire_file_lag_bytes', 'logwire_subscriber_queue_bytes', 'logwire_worker_busy_ratio', 'logwire_delivery_latency_seconds{quantile="0.99"}', 'logwire_parse_latency_seconds_count']) {
+      assert.ok(metrics.includes(name), name);
+    }
+    for (const l of metrics.split('\n').filter((x) => x && !x.startsWith('#'))) assert.match(l, /^[a-z_]+(\{[^}]*\})? [-0-9.e+]+$/, l);
+    const report = await (await fetch(`${svc.url}/report`)).text();
+    assert.match(report, /Percentile/);
+    const hlog = await (await fetch(`${svc.url}/report.hlog`)).text();
+    assert.match(hlog, /Tag=e2e,/);
+    assert.equal((await fetch(`${svc.url}/nope`)).status, 404);
+    assert.match(await (await fetch(`${svc.url}/`)).text(), /<html/i);
+  } finally {
+    await c.close();
+    await svc.close();
+  }
+});
+
+test('service options are checked with messages that name the setting', async () => {
+  const cases: [unknown, RegExp][] = [
+    [{ sources: [] }, /sources/],
+    [{ sources: [{ name: 'a b', globs: ['/x'] }] }, /name/],
+    [{ sources: [{ name: 'a', globs: [] }] }, /globs/],
+    [{ sources: [{ name: 'a', globs: ['/x'], format: 'xml' }] }, /format/],
+    [{ sources: [{ name: 'a', globs: ['/x'], policy: 'ignore' }] }, /policy/],
+    [{ sources: [{ name: 'a', globs: ['/x'], tz: 'Mars/Base' }] }, /tz/],
+    [{ sources: [{ name: 'a', globs: ['/x'] }, { name: 'a', globs: ['/y'] }] }, /different names/],
+    [{ sources: [{ name: 'a', globs: ['/x'] }], port: 70000 }, /port/],
+    [{ sources: [{ name: 'a', globs: ['/x'] }], queueBytes: 'big' }, /queueBytes/],
+    [{ sources: [{ name: 'a', globs: ['/x'] }], colour: 'blue' }, /colour/],
+  ];
+  for (const [options, re] of cases) {
+    await assert.rejects(startService(options as ServiceOptions), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'LOGWIRE_ERR_INVALID_OPTION');
+      assert.match(err.message, re);
+      return true;
+    });
+  }
+});
