@@ -117,22 +117,28 @@ export function recordPosition(ndjson: Buffer, at: number): { offset: number; li
   return { offset, line };
 }
 
-/** The `records` frame for NDJSON lines [start, end) of `ndjson` (each ending in LF). */
-export function recordsFrame(head: string, ndjson: Buffer, start: number, end: number, count: number, cursor: string): Buffer {
-  const pre = Buffer.from(`${head},"count":${count},"cursor":"${cursor}","records":[`);
-  const out = Buffer.allocUnsafe(pre.length + (end - start) + 1);
-  pre.copy(out, 0);
-  ndjson.copy(out, pre.length, start, end);
+/**
+ * The `records` frame for the NDJSON lines [start, end) of `ndjson` (each
+ * ending in LF), and how many records it holds.
+ */
+export function recordsFrame(head: string, ndjson: Buffer, start: number, end: number, cursor: string): { frame: Buffer; count: number } {
+  // The body is copied first, the header (which has the count) is put right in front of it.
+  const room = Buffer.byteLength(head) + cursor.length + 64;
+  const out = Buffer.allocUnsafe(room + (end - start) + 1);
+  ndjson.copy(out, room, start, end);
   // LF only ever separates records (inside strings it is escaped): each becomes a comma, the last one the bracket.
-  let i = pre.length;
-  const stop = out.length - 1;
-  for (;;) {
+  const stop = out.length - 2;
+  let count = 0;
+  for (let i = room; ;) {
     const j = out.indexOf(10, i);
-    if (j < 0 || j >= stop) break;
+    count++;
+    if (j >= stop || j < 0) break;
     out[j] = 44;
     i = j + 1;
   }
-  out[stop - 1] = 93; // the last LF
-  out[stop] = 125;
-  return out;
+  out[stop] = 93;
+  out[stop + 1] = 125;
+  const pre = Buffer.from(`${head},"count":${count},"cursor":"${cursor}","records":[`);
+  pre.copy(out, room - pre.length);
+  return { frame: out.subarray(room - pre.length), count };
 }

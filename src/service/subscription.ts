@@ -373,34 +373,34 @@ export class Subscription {
     let start = 0;
     while (start < ndjson.length) {
       // Whole lines up to the frame limit (at least one).
-      let end = start;
-      let count = 0;
-      const kept: [number, number][] = [];
-      while (end < ndjson.length) {
-        const nl = ndjson.indexOf(10, end);
-        if (count > 0 && nl + 1 - start > limit) break;
-        if (!this.test || this.test(ndjson.toString('utf8', end, nl))) kept.push([end, nl + 1]);
-        end = nl + 1;
-        count++;
+      let end = ndjson.length;
+      if (end - start > limit) {
+        const cut = ndjson.lastIndexOf(10, start + limit - 1);
+        end = cut >= start ? cut + 1 : ndjson.indexOf(10, start) + 1;
       }
       const after = end < ndjson.length ? recordPosition(ndjson, end) : { offset: to, line };
       this.advance(r, after.offset, after.line);
-      if (kept.length === 0) {
-        start = end;
-        continue;
-      }
       let body = ndjson;
       let bodyStart = start;
       let bodyEnd = end;
-      if (kept.length !== count) {
-        body = Buffer.concat(kept.map(([a, b]) => ndjson.subarray(a, b)));
+      if (this.test) {
+        const kept: Buffer[] = [];
+        for (let i = start; i < end;) {
+          const nl = ndjson.indexOf(10, i);
+          if (this.test(ndjson.toString('utf8', i, nl))) kept.push(ndjson.subarray(i, nl + 1));
+          i = nl + 1;
+        }
+        start = end;
+        if (kept.length === 0) continue;
+        body = Buffer.concat(kept);
         bodyStart = 0;
         bodyEnd = body.length;
       }
-      this.sendFrame(recordsFrame(head, body, bodyStart, bodyEnd, kept.length, this.cursor()));
-      this.sentRecords += kept.length;
-      if (this.live && r.waitingSince !== null) this.engine.e2e(performance.now() - r.waitingSince);
       start = end;
+      const { frame, count } = recordsFrame(head, body, bodyStart, bodyEnd, this.cursor());
+      this.sendFrame(frame);
+      this.sentRecords += count;
+      if (this.live && r.waitingSince !== null) this.engine.e2e(performance.now() - r.waitingSince);
     }
     this.advance(r, to, line);
   }
