@@ -227,7 +227,8 @@ export class Source extends EventEmitter {
     }
   }
 
-  private truncated(f: TrackedFile, now: number): void {
+  /** A file was found shorter than what was read of it: every reader starts it again at 0. */
+  truncated(f: TrackedFile, now = performance.now()): void {
     f.generation++;
     f.size = fstatSync(f.fd).size;
     Object.assign(f, fingerprint(f.fd, f.size));

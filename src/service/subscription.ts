@@ -234,12 +234,6 @@ export class Subscription {
    */
   private async step(r: Reader): Promise<boolean | number> {
     const f = r.file;
-    if (r.generation !== f.generation) {
-      // Truncated (copytruncate): read again from the start.
-      r.generation = f.generation;
-      r.pos = 0;
-      r.line = 1;
-    }
     let size: number;
     try {
       size = fstatSync(f.fd).size;
@@ -247,11 +241,15 @@ export class Subscription {
       this.removeReader(r);
       return false;
     }
-    if (size < r.pos) {
-      // Shrunk under us before the source noticed: the source will say so; start over.
+    // Shrunk under this reader before the source noticed: the source says so to every reader.
+    if (size < r.pos && r.generation === f.generation) this.source.truncated(f);
+    if (r.generation !== f.generation) {
+      // Truncated (copytruncate): read again from the start.
+      r.generation = f.generation;
       r.pos = 0;
       r.line = 1;
     }
+    if (size < r.pos) return false;
     if (size === r.pos) {
       r.partialSince = null;
       if (!f.live && this.source.files.has(f.seq)) {
