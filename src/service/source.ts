@@ -171,11 +171,6 @@ export class Source extends EventEmitter {
       }
       if (!st.isFile()) continue;
       let f = this.find(st.dev, st.ino);
-      if (f && f.fpLength > 0) {
-        // Same inode: the same file, unless its first bytes changed (rewritten, or a reused inode).
-        const { fp } = fingerprint(f.fd, f.fpLength);
-        if (fp !== f.fp && st.size >= f.fpLength) this.truncated(f, now);
-      }
       if (!f) {
         let fd: number;
         try {
@@ -206,7 +201,7 @@ export class Source extends EventEmitter {
         continue;
       }
       if (size < f.size) this.truncated(f, now);
-      if (f.fpLength < FINGERPRINT_BYTES && size > f.fpLength) Object.assign(f, fingerprint(f.fd, size));
+      else this.verify(f, size);
       if (size > f.size) {
         f.size = size;
         f.grewAt = now;
@@ -225,6 +220,20 @@ export class Source extends EventEmitter {
       this.emit('rotate', f, 'created');
       this.emit('grow', f);
     }
+  }
+
+  /**
+   * Check that a file still starts with the bytes it was fingerprinted on
+   * (else it was cut and written again: truncated), and fingerprint more of
+   * it while it is shorter than FINGERPRINT_BYTES. False if it was truncated.
+   */
+  verify(f: TrackedFile, size = fstatSync(f.fd).size): boolean {
+    if (f.fpLength > 0 && (size < f.fpLength || fingerprint(f.fd, f.fpLength).fp !== f.fp)) {
+      this.truncated(f);
+      return false;
+    }
+    if (f.fpLength < FINGERPRINT_BYTES && size > f.fpLength) Object.assign(f, fingerprint(f.fd, size));
+    return true;
   }
 
   /** A file was found shorter than what was read of it: every reader starts it again at 0. */

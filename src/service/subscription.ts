@@ -241,8 +241,11 @@ export class Subscription {
       this.removeReader(r);
       return false;
     }
-    // Shrunk under this reader before the source noticed: the source says so to every reader.
-    if (size < r.pos && r.generation === f.generation) this.source.truncated(f);
+    // Cut (and maybe written again) before the source noticed: the source tells every reader.
+    if (r.generation === f.generation && r.pos > 0) {
+      if (size < r.pos) this.source.truncated(f);
+      else this.source.verify(f, size);
+    }
     if (r.generation !== f.generation) {
       // Truncated (copytruncate): read again from the start.
       r.generation = f.generation;
