@@ -17,7 +17,7 @@ import type { RotateReason, Source, TrackedFile } from './source.js';
 export const POOL_MIN_BYTES = 32 << 20;
 /** Bytes a subscription parses in the pool at one go (then it lets others have the pool). */
 const POOL_SEGMENT_BYTES = 64 << 20;
-/** How long a subscriber whose queue is full may keep the pool waiting. */
+/** How long a subscriber whose full queue does not drain at all may keep the pool waiting. */
 const POOL_HOLD_MS = 50;
 /** Bytes parsed in one step on the service's thread. */
 const SLICE_BYTES = 1 << 20;
@@ -343,9 +343,11 @@ export class Subscription {
           this.deliver(r, held.ndjson, held.records, next.offset, next.line);
         }
         held = { ndjson: x.value.ndjson, records: x.value.records };
-        if (this.full && !this.closed) {
-          // Hold the pool for a slow reader only briefly: others wait for it.
+        // A slow reader keeps the pool while its queue drains; one that stops reading gives it up.
+        while (this.full && !this.closed && this.outlet.open) {
+          const before = this.queued;
           await Promise.race([this.sleep(), new Promise((resolve) => setTimeout(resolve, POOL_HOLD_MS))]);
+          if (this.queued >= before) break;
         }
         if (this.closed || this.full || !this.outlet.open) {
           // Give the pool up; the held batch is read again later (the position is before it).
