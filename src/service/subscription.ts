@@ -309,7 +309,8 @@ export class Subscription {
         const res = x.value;
         const to = res.shrunkTo ?? end;
         this.engine.parse(performance.now() - t0);
-        this.deliver(r, parts.length === 1 ? parts[0] : Buffer.concat(parts), records, to, r.line + res.newlines);
+        // A reader whose queue fills stops mid-way; the rest is parsed again when it drains.
+        this.deliver(r, parts.length === 1 ? parts[0] : Buffer.concat(parts), records, to, r.line + res.newlines, true);
         return;
       }
       parts.push(x.value.ndjson);
@@ -369,7 +370,7 @@ export class Subscription {
    * Send NDJSON records as frames of at most batchBytes; the reader ends at
    * (to, line) after the last one. A frame's cursor is the position after it.
    */
-  private deliver(r: Reader, ndjson: Buffer, records: number, to: number, line: number): void {
+  private deliver(r: Reader, ndjson: Buffer, records: number, to: number, line: number, stopWhenFull = false): void {
     this.source.recordsParsed += records;
     const limit = this.engine.options.batchBytes;
     const head = `${this.head},"file":${JSON.stringify(r.file.path)}`;
@@ -404,6 +405,7 @@ export class Subscription {
       this.sendFrame(frame);
       this.sentRecords += count;
       if (this.live && r.waitingSince !== null) this.engine.e2e(performance.now() - r.waitingSince);
+      if (stopWhenFull && this.full && start < ndjson.length) return;
     }
     this.advance(r, to, line);
   }
