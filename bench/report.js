@@ -1,5 +1,7 @@
 // The printed report of bench/run.js: figures per row (best of the reps), ratios to the
 // baselines measured in the same run, the table, the goals with PASS/FAIL, and the JSON form.
+import fs from 'node:fs';
+import os from 'node:os';
 
 const MB = 1e6;
 
@@ -68,7 +70,7 @@ function fmtRatio(n) {
   return `${fixed(n, n >= 10 ? 1 : n >= 0.1 ? 2 : 3)}x`;
 }
 
-function table(header, lines, numeric) {
+export function table(header, lines, numeric) {
   const widths = header.map((h, i) => Math.max(h.length, ...lines.filter(Array.isArray).map((l) => l[i].length)));
   const cell = (text, i) => (numeric[i] ? text.padStart(widths[i]) : text.padEnd(widths[i]));
   const rule = widths.map((w) => '-'.repeat(w)).join('-+-');
@@ -175,5 +177,23 @@ export function printReport({ date, machine, options, rows, files, skipped, note
       mismatches: r.mismatches ?? [], expected: r.expected, runs: r.runs,
     })),
     goals: goalResults,
+  };
+}
+
+/** The machine a run measured, for the report. */
+export function machine() {
+  let cpu = os.cpus()[0]?.model ?? 'unknown';
+  try {
+    const m = /^model name\s*:\s*(.+)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'));
+    if (m) cpu = m[1].trim();
+  } catch {
+    // not Linux: os.cpus() has it
+  }
+  return {
+    cpu,
+    cores: os.availableParallelism(),
+    memoryGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
+    node: process.version,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
   };
 }

@@ -8,15 +8,14 @@ import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { DEFAULT_DIR, ensureDataFile } from './generate.js';
+import { DEFAULT_DIR, ensureDataFile, warmFile } from './generate.js';
 import { CLI_PATH } from './hooks.js';
-import { printReport, sizeText } from './report.js';
+import { machine, printReport, sizeText } from './report.js';
 
 const CHILD = fileURLToPath(new URL('child.js', import.meta.url));
 const MIB = 1024 * 1024;
 // CRC32C alone: larger than any CPU cache, small enough for any wasm memory layout.
 const CRC_BUFFER_BYTES = 64 * MIB;
-const WARM_CHUNK = 8 * MIB;
 
 const HELP = `usage: npm run bench -- [options]      (or: node bench/run.js [options])
 
@@ -128,23 +127,6 @@ function dataFiles(opts) {
   };
 }
 
-function machine() {
-  let cpu = os.cpus()[0]?.model ?? 'unknown';
-  try {
-    const m = /^model name\s*:\s*(.+)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'));
-    if (m) cpu = m[1].trim();
-  } catch {
-    // not Linux: os.cpus() has it
-  }
-  return {
-    cpu,
-    cores: os.availableParallelism(),
-    memoryGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
-    node: process.version,
-    os: `${os.type()} ${os.release()} ${os.arch()}`,
-  };
-}
-
 function memAvailableBytes() {
   try {
     const m = /^MemAvailable:\s+(\d+) kB$/m.exec(fs.readFileSync('/proc/meminfo', 'utf8'));
@@ -193,16 +175,6 @@ async function probeLogwire() {
   missing.hooks = r.error ?? null;
   missing.cli = fs.existsSync(CLI_PATH) ? null : `${CLI_PATH} not found`;
   return missing;
-}
-
-function warm(file) {
-  const fd = fs.openSync(file, 'r');
-  const buf = Buffer.allocUnsafe(WARM_CHUNK);
-  try {
-    while (fs.readSync(fd, buf, 0, WARM_CHUNK, null) > 0);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 async function main() {
@@ -261,7 +233,7 @@ async function main() {
   }
   for (const p of uniquePaths) {
     const w0 = performance.now();
-    warm(p);
+    warmFile(p);
     log(`warm: read ${path.basename(p)} in ${((performance.now() - w0) / 1000).toFixed(1)} s`);
   }
 
