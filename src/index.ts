@@ -14,6 +14,8 @@ import { WasmCore, type Flavor, type Mode } from './wasm/bridge.js';
 export { RecordBatch, LogwireError, ErrorCodes };
 export type { LogRecord, ParseOptions, Format };
 export { crc32c, crc32cCombine } from './crc32c.js';
+export { startService } from './service/server.js';
+export type { Service, ServiceOptions, SourceConfig } from './service/server.js';
 
 /** What a finished parse read. Filled in as the parse goes; complete when iteration ends. */
 export interface ParseStats {

@@ -3,7 +3,7 @@
 // with exit code 2 for every mistake of the user's.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parseBuffer } from '../src/index.js';
 import { loadNative } from '../src/io/native.js';
 import { crc32c, referenceParse } from './support/reference.js';
+import { Client } from './support/ws-client.js';
 
 // This file runs as build/js/test/cli.test.js.
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -276,4 +277,33 @@ test('demo --parse exits 0 and prints records', { timeout: 120_000 }, () => {
     assert.ok(rec.level !== null && rec.msg !== null, l);
   }
   assert.ok(!r.stderr.toString().includes('    at '), r.stderr.toString());
+});
+
+test('demo (npm start) runs the service on a live demo log, prints the viewer URL and a tail command, stops on SIGINT', { timeout: 60_000 }, async () => {
+  const child = spawn(process.execPath, [BIN, 'demo', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no banner in:\n${out}`)), 20_000);
+      child.stdout!.on('data', () => {
+        const m = /viewer\s+(http:\/\/\S+)\//.exec(out);
+        if (m && /tail ws:\/\/\S+ demo/.test(out)) {
+          clearTimeout(t);
+          resolve(m[1]);
+        }
+      });
+    });
+    const c = await Client.connect(url);
+    c.send({ op: 'subscribe', id: 'd', source: 'demo', from: 'end' });
+    // The generator appends ~200 lines/s: live records arrive.
+    const got = await c.waitRecords('d', 20, 15_000);
+    assert.ok(got.every((r) => typeof r.ts === 'string' && r.level !== null), JSON.stringify(got[0]));
+    await c.close();
+    assert.match(await (await fetch(`${url}/healthz`)).text(), /ok/);
+  } finally {
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGINT');
+    assert.equal(await exited, 0);
+  }
 });

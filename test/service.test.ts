@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, truncateSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -206,6 +206,38 @@ test('resume by cursor after a reconnect: nothing lost, nothing repeated', async
     await c3.until(() => c3.of('x', 'error').length > 0, 'bad cursor refused');
     assert.equal(c3.of('x', 'error')[0].code, 'bad_request');
     await c3.close();
+  } finally {
+    await svc.close();
+  }
+});
+
+test('a cursor into a file that is gone gives a file_gone gap, even if a new file got its inode', async () => {
+  const dir = freshDir();
+  const path = join(dir, 'app.log');
+  writeFileSync(path, lines(0, 40));
+  const svc = await serve(dir, { batchBytes: 1024 });
+  try {
+    const c1 = await Client.connect(svc.url);
+    c1.send({ op: 'subscribe', id: 'a', source: 'app', from: 'start' });
+    await c1.until(() => c1.of('a', 'caught_up').length > 0, 'caught up');
+    const cursor = c1.of('a', 'records')[1].cursor;
+    await c1.close();
+    const before = statSync(path).ino;
+    unlinkSync(path);
+    await new Promise((r) => setTimeout(r, 200)); // the service lets the deleted file go
+    // Another file at the same path; on ext4 and tmpfs it often gets the freed inode back.
+    const fresh = lines(500, 40, 'fresh');
+    writeFileSync(path, fresh);
+    const reused = statSync(path).ino === before;
+    const c2 = await Client.connect(svc.url);
+    c2.send({ op: 'subscribe', id: 'b', source: 'app', from: { cursor } });
+    const got = await c2.waitRecords('b', 40);
+    await c2.close();
+    const gap = c2.of('b', 'gap')[0];
+    assert.ok(gap, `a gap frame (inode reused: ${reused})`);
+    assert.equal(gap.reason, 'file_gone');
+    assert.equal(gap.to, null);
+    assert.deepEqual(got, expected(path, fresh), 'the new file from its start, not from the old offset');
   } finally {
     await svc.close();
   }
