@@ -94,6 +94,8 @@ export class Source extends EventEmitter {
   private readonly watchers: FSWatcher[] = [];
   private timer: NodeJS.Timeout | null = null;
   private checkQueued = false;
+  private fullCheck = false;
+  private readonly changed = new Set<TrackedFile>();
   private nextSeq = 0;
   private closed = false;
   /** Bytes and records parsed for this source's subscribers (metrics). */
@@ -107,7 +109,7 @@ export class Source extends EventEmitter {
     this.check();
     for (const dir of new Set(this.patterns.map((p) => p.dir))) {
       try {
-        const w = watch(dir, { persistent: false }, () => this.queueCheck());
+        const w = watch(dir, { persistent: false }, (event, name) => this.queueCheck(event === 'change' && name ? join(dir, name) : null));
         w.on('error', () => { /* the directory went away: polling keeps looking */ });
         this.watchers.push(w);
       } catch {
@@ -132,13 +134,28 @@ export class Source extends EventEmitter {
     return undefined;
   }
 
-  private queueCheck(): void {
-    if (this.checkQueued || this.closed) return;
+  /**
+   * Look soon (a burst of inotify events gives one look): at one file when
+   * only its content changed, else at everything (a name appeared or went).
+   */
+  private queueCheck(changed: string | null): void {
+    if (this.closed) return;
+    const f = changed === null ? undefined : this.liveFiles().find((x) => x.path === changed);
+    if (f) this.changed.add(f);
+    else this.fullCheck = true;
+    if (this.checkQueued) return;
     this.checkQueued = true;
-    // Coalesce a burst of inotify events into one look.
     setImmediate(() => {
       this.checkQueued = false;
-      this.check();
+      const full = this.fullCheck;
+      const files = [...this.changed];
+      this.fullCheck = false;
+      this.changed.clear();
+      if (full) this.check();
+      else {
+        const now = performance.now();
+        for (const x of files) if (this.files.has(x.seq)) this.look(x, now);
+      }
     });
   }
 
@@ -191,22 +208,7 @@ export class Source extends EventEmitter {
     }
     for (const f of this.files.values()) {
       if (fresh.includes(f)) continue;
-      let size: number;
-      let gone = false;
-      try {
-        const st = fstatSync(f.fd);
-        size = st.size;
-        gone = st.nlink === 0;
-      } catch {
-        continue;
-      }
-      if (size < f.size) this.truncated(f, now);
-      else this.verify(f, size);
-      if (size > f.size) {
-        f.size = size;
-        f.grewAt = now;
-        this.emit('grow', f);
-      }
+      const gone = this.look(f, now);
       if (f.live && !seen.has(f)) {
         // Renamed away or deleted: still readable through its descriptor until every reader is done.
         f.live = false;
@@ -220,6 +222,24 @@ export class Source extends EventEmitter {
       this.emit('rotate', f, 'created');
       this.emit('grow', f);
     }
+  }
+
+  /** Growth or truncation of one file; true if it has been unlinked. */
+  private look(f: TrackedFile, now: number): boolean {
+    let st;
+    try {
+      st = fstatSync(f.fd);
+    } catch {
+      return false;
+    }
+    if (st.size < f.size) this.truncated(f, now);
+    else this.verify(f, st.size);
+    if (st.size > f.size) {
+      f.size = st.size;
+      f.grewAt = now;
+      this.emit('grow', f);
+    }
+    return st.nlink === 0;
   }
 
   /**
