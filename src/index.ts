@@ -6,6 +6,7 @@ import { RecordBatch, type LogRecord } from './batch.js';
 import { crc32cCombine } from './crc32c.js';
 import { StreamFeeder } from './engine.js';
 import { createError, ErrorCodes, ioError, LogwireError } from './errors.js';
+import { lastLineEnd } from './io/lines.js';
 import { resolveIo } from './io/window.js';
 import { DEFAULTS, resolveOptions, type Format, type ParseOptions, type ResolvedOptions } from './options.js';
 import { WorkerPool, type FileTotals, type PoolBatch } from './pool/pool.js';
@@ -59,6 +60,10 @@ export interface InternalOptions {
    * batch: the buffer goes back to the worker for reuse (the CLI does this).
    */
   recycle?: boolean;
+  /** Start at this offset (a line start) with this line number instead of at 0. */
+  start?: { offset: number; line: number };
+  /** Stop after the last LF: a last line still being written is left for later. */
+  wholeLines?: boolean;
 }
 
 const callerCores = new Map<string, WasmCore[]>();
@@ -144,6 +149,16 @@ export function parseFile(path: string, options: ParseOptions = {}, internal: In
     } finally {
       closeSync(fd);
     }
+    const from = internal.start ?? { offset: 0, line: 1 };
+    if (internal.wholeLines && lastByte !== 10 && size > from.offset) {
+      const fd2 = openSync(path, 'r');
+      try {
+        size = Math.max(from.offset, lastLineEnd(fd2, from.offset, size));
+      } finally {
+        closeSync(fd2);
+      }
+      lastByte = 10;
+    }
     const format = withCore(o.maxRecordBytes, internal, (core) => chooseFormat(o, core, sample, size <= 65536));
     stats.format = format;
     const pool = internal.pool ?? new WorkerPool(o.workers, {
@@ -156,7 +171,7 @@ export function parseFile(path: string, options: ParseOptions = {}, internal: In
       it = pool.run({
         path, fileName: o.fileName ?? path, size, format, mode: internal.mode ?? 'ndjson', zone: o.zone, io,
         levelRaw: o.levelRaw, chunkCrc: internal.fileCrc ?? false, chunkBytes: internal.chunkBytes ?? DEFAULTS.chunkBytes,
-        recycle: internal.recycle ?? false, signal: o.signal,
+        recycle: internal.recycle ?? false, signal: o.signal, start: from.offset, line: from.line,
       });
       for (;;) {
         const r = await it.next();
@@ -165,7 +180,7 @@ export function parseFile(path: string, options: ParseOptions = {}, internal: In
           const t = r.value;
           stats.records = t.records;
           stats.shrunkTo = t.shrunkTo ?? null;
-          stats.bytes = t.shrunkTo ?? size;
+          stats.bytes = (t.shrunkTo ?? size) - from.offset;
           // A last line without LF is a line too.
           stats.lines = t.newlines + (t.shrunkTo === undefined && lastByte !== 10 ? 1 : 0);
           if (internal.fileCrc) {

@@ -267,6 +267,77 @@ test('rotation by rename + create: the old file is read to its end, then the new
     assert.equal(c.of('f', 'rotated').find((f) => f.reason === 'renamed')!.to, join(dir, 'app.log.1'));
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(c.records('f').length, 70, 'nothing repeated');
+    // The old file to its end before the new one, even with a backlog in the old one.
+    const backlog = lines(1000, 20_000, 'old');
+    appendFileSync(path, backlog);
+    renameSync(path, join(dir, 'app.log.2'));
+    writeFileSync(path, lines(0, 10, 'newer'));
+    const all = await c.waitRecords('f', 70 + 20_010, 30_000);
+    const lastOld = all.map((r) => String(r.msg)).lastIndexOf(all.find((r) => String(r.msg).includes('event old n=20999'))!.msg as string);
+    const firstNew = all.findIndex((r) => String(r.msg).includes('newer'));
+    assert.ok(lastOld >= 0 && firstNew > lastOld, `old file's last record at ${lastOld}, new file's first at ${firstNew}`);
+  } finally {
+    await c.close();
+    await svc.close();
+  }
+});
+
+test('a replay big enough for the worker pool numbers lines exactly; appended lines and later subscribers continue the count', { timeout: 120_000 }, async () => {
+  const dir = freshDir();
+  const path = join(dir, 'app.log');
+  const block = Buffer.from(lines(0, 10_000));
+  const copies = Math.ceil((40 << 20) / block.length); // past the 32 MiB that sends a backlog to the pool
+  const fd = openSync(path, 'w');
+  for (let i = 0; i < copies; i++) writeSync(fd, block);
+  closeSync(fd);
+  const total = 10_000 * copies;
+  const svc = await serve(dir, { workers: 2 });
+  const c = await Client.connect(svc.url);
+  try {
+    let next = 1;
+    let bad = '';
+    c.send({ op: 'subscribe', id: 'p', source: 'app', from: 'start' });
+    await c.until((frames) => {
+      for (const f of frames.splice(0)) {
+        if (f.op === 'caught_up') next = -next;
+        if (f.op !== 'records') continue;
+        for (const r of f.records as { line: number }[]) {
+          if (r.line !== next && !bad) bad = `expected line ${next}, got ${r.line}`;
+          next++;
+        }
+      }
+      return next < 0 || bad !== '';
+    }, 'caught up', 100_000);
+    assert.equal(bad, '');
+    assert.equal(-next - 1, total);
+    appendFileSync(path, lines(0, 3, 'tail'));
+    await c.until(() => c.records('p').length >= 3, 'appended lines');
+    assert.deepEqual(c.records('p').map((r) => r.line), [total + 1, total + 2, total + 3]);
+    c.send({ op: 'subscribe', id: 'e', source: 'app', from: 'end' });
+    await c.until(() => c.of('e', 'caught_up').length > 0, 'e caught up');
+    appendFileSync(path, lines(0, 1, 'later'));
+    await c.until(() => c.records('e').length >= 1, 'a record for e');
+    assert.equal(c.records('e')[0].line, total + 4);
+  } finally {
+    await c.close();
+    await svc.close();
+  }
+});
+
+test('after unsubscribed, no more records come for that id', async () => {
+  const dir = freshDir();
+  const path = join(dir, 'app.log');
+  writeFileSync(path, lines(0, 200_000));
+  const svc = await serve(dir, { queueBytes: 1 << 30, batchBytes: 4096 });
+  const c = await Client.connect(svc.url);
+  try {
+    c.send({ op: 'subscribe', id: 'u', source: 'app', from: 'start' });
+    await c.until(() => c.of('u', 'records').length > 0, 'records');
+    c.send({ op: 'unsubscribe', id: 'u' });
+    await c.until(() => c.of('u', 'unsubscribed').length > 0, 'unsubscribed');
+    const at = c.frames.findIndex((f) => f.op === 'unsubscribed');
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(c.frames.slice(at).filter((f) => f.op === 'records').length, 0);
   } finally {
     await c.close();
     await svc.close();

@@ -10,6 +10,8 @@ import { DEFAULTS, resolveOptions } from '../options.js';
 import { WorkerPool } from '../pool/pool.js';
 import { resolveIo } from '../io/window.js';
 import { parseFlags } from './args.js';
+import { ParseCheckpoint } from './checkpoint.js';
+import type { RecordBatch } from '../batch.js';
 import { runReport } from './report.js';
 import { runServe, runServiceDemo } from './serve.js';
 import { runTail } from './tail.js';
@@ -36,6 +38,10 @@ Options for parse:
   --max-record-bytes N  longest line parsed in full (default ${DEFAULTS.maxRecordBytes});
                       longer lines give one record with "truncated":true
   --level-raw         add "levelRaw" (the level as written) to every record
+  --checkpoint FILE   keep each file's position in FILE (a write-ahead log) and
+                      go on from there next time: a killed parse loses nothing;
+                      records after the last checkpoint may print again
+  --checkpoint-ms N   commit (fsync) the checkpoint every N ms (default 200)
   --stats             print bytes, records, MB/s, records/s, the file's CRC32C
                       and per-batch parse latency percentiles to stderr
   -h, --help          this help
@@ -63,6 +69,8 @@ interface ParseCli {
   maxRecordBytes: number | undefined;
   levelRaw: boolean;
   stats: boolean;
+  checkpoint: string | undefined;
+  checkpointMs: number | undefined;
 }
 
 function intOption(name: string, value: string | undefined): number | undefined {
@@ -81,6 +89,8 @@ function parseParseArgs(args: string[]): ParseCli {
       'max-record-bytes': { type: 'string' },
       'level-raw': { type: 'boolean', default: false },
       stats: { type: 'boolean', default: false },
+      checkpoint: { type: 'string' },
+      'checkpoint-ms': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
   }, 'logwire --help');
   const v = parsed.values;
@@ -90,6 +100,7 @@ function parseParseArgs(args: string[]): ParseCli {
   }
   if (parsed.positionals.length === 0) usage('parse needs at least one FILE (or - for stdin); see logwire --help');
   if (v.output !== 'ndjson' && v.output !== 'none') usage(`--output must be ndjson or none; got ${JSON.stringify(v.output)}`);
+  if (v.checkpoint !== undefined && parsed.positionals.includes('-')) usage('--checkpoint needs files: stdin (-) has no position to go back to');
   if (v.io !== undefined && v.io !== 'mmap' && v.io !== 'pread') usage(`--io must be mmap or pread; got ${JSON.stringify(v.io)}`);
   return {
     files: parsed.positionals,
@@ -101,6 +112,8 @@ function parseParseArgs(args: string[]): ParseCli {
     maxRecordBytes: intOption('max-record-bytes', v['max-record-bytes']),
     levelRaw: v['level-raw']!,
     stats: v.stats!,
+    checkpoint: v.checkpoint,
+    checkpointMs: intOption('checkpoint-ms', v['checkpoint-ms']),
   };
 }
 
@@ -168,35 +181,46 @@ async function parseCommand(args: string[]): Promise<void> {
   const hist = buildHistogram({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
   const crcs: string[] = [];
   const t0 = performance.now();
+  const checkpoint = cli.checkpoint === undefined ? null : new ParseCheckpoint(cli.checkpoint, cli.checkpointMs, (line) => process.stderr.write(`logwire: ${line}\n`));
+  /** Print one run's batches (then `written` for each), and add up its stats. */
+  const printRun = async (run: ParseRun, f: string, size: number, written?: (batch: RecordBatch) => void): Promise<void> => {
+    const progress = new Progress(f, size);
+    for await (const batch of run) {
+      if (mode === 'ndjson' && batch.ndjson.length) await writeOut(batch.ndjson);
+      written?.(batch);
+      progress.update(batch.through);
+    }
+    progress.finish();
+    if (run.stats.shrunkTo !== null) {
+      process.stderr.write(`logwire: warning: ${f} shrank while it was read; records at or after byte ${run.stats.shrunkTo} were not read\n`);
+    }
+    for (const ms of run.stats.batchMs) hist.recordValue(Math.max(1, Math.round(ms * 1000)));
+    totals.bytes += run.stats.bytes;
+    totals.records += run.stats.records;
+    if (run.stats.crc !== null) crcs.push(`${f}: crc32c ${run.stats.crc} (0x${run.stats.crc.toString(16).padStart(8, '0')})`);
+  };
   try {
     for (const f of cli.files) {
-      let run: ParseRun;
-      let size = 0;
       if (f === '-') {
-        run = parseStream(process.stdin, { ...options, fileName: '-' });
-      } else {
-        size = statSync(f).size;
-        if (!pool || pool.isClosed) {
-          pool = new WorkerPool(workers, { maxRecordBytes: cli.maxRecordBytes ?? DEFAULTS.maxRecordBytes, windowBytes: DEFAULTS.windowBytes, inflightBytes: DEFAULTS.inflightBytes });
-        }
-        run = parseFile(f, options, { mode, pool, fileCrc: cli.stats, recycle: stdoutIsSync() });
+        await printRun(parseStream(process.stdin, { ...options, fileName: '-' }), f, 0);
+        continue;
       }
-      const progress = new Progress(f, size);
-      for await (const batch of run) {
-        if (mode === 'ndjson' && batch.ndjson.length) await writeOut(batch.ndjson);
-        progress.update(batch.through);
+      if (!pool || pool.isClosed) {
+        pool = new WorkerPool(workers, { maxRecordBytes: cli.maxRecordBytes ?? DEFAULTS.maxRecordBytes, windowBytes: DEFAULTS.windowBytes, inflightBytes: DEFAULTS.inflightBytes });
       }
-      progress.finish();
-      if (run.stats.shrunkTo !== null) {
-        process.stderr.write(`logwire: warning: ${f} shrank while it was read; records at or after byte ${run.stats.shrunkTo} were not read\n`);
+      if (!checkpoint) {
+        await printRun(parseFile(f, options, { mode, pool, fileCrc: cli.stats, recycle: stdoutIsSync() }), f, statSync(f).size);
+        continue;
       }
-      for (const ms of run.stats.batchMs) hist.recordValue(Math.max(1, Math.round(ms * 1000)));
-      totals.bytes += run.stats.bytes;
-      totals.records += run.stats.records;
-      if (run.stats.crc !== null) crcs.push(`${f}: crc32c ${run.stats.crc} (0x${run.stats.crc.toString(16).padStart(8, '0')})`);
+      for (const planned of checkpoint.plan(f)) {
+        const run = parseFile(planned.path, { ...options, fileName: planned.path }, { mode, pool, fileCrc: cli.stats, recycle: stdoutIsSync(), start: planned.start, wholeLines: true });
+        await printRun(run, planned.path, statSync(planned.path).size, (batch) => checkpoint!.written(planned, batch));
+        checkpoint.finished(planned, run.stats);
+      }
     }
   } finally {
     await (pool as WorkerPool | null)?.close();
+    checkpoint?.close();
   }
   if (cli.stats) {
     const secs = (performance.now() - t0) / 1000;

@@ -2,40 +2,14 @@
 // number at an offset (a SIMD count, in slices so the event loop breathes),
 // and the first line at or after a time (binary search over timestamps).
 import { readSync } from 'node:fs';
+import { lastLineEnd, nextLineStart, PROBE } from '../io/lines.js';
 import { setImmediate as tick } from 'node:timers/promises';
 import { countChunkLines, StreamFeeder } from '../engine.js';
 import type { WasmCore } from '../wasm/bridge.js';
 import type { Zone } from '../tz.js';
 
-const PROBE = 64 << 10;
 /** Lines counted per turn of the event loop. */
 const COUNT_SLICE = 64 << 20;
-
-/** Offset just after the last LF in [from, to), or -1 if there is none. */
-export function lastLineEnd(fd: number, from: number, to: number): number {
-  const buf = Buffer.allocUnsafe(Math.min(PROBE, Math.max(0, to - from)));
-  let end = to;
-  while (end > from) {
-    const start = Math.max(from, end - buf.length);
-    const n = readSync(fd, buf, 0, end - start, start);
-    const i = buf.subarray(0, n).lastIndexOf(10);
-    if (i >= 0) return start + i + 1;
-    end = start;
-  }
-  return -1;
-}
-
-/** Offset just after the first LF at or after `from` (before `to`), or -1. */
-export function nextLineStart(fd: number, from: number, to: number): number {
-  const buf = Buffer.allocUnsafe(PROBE);
-  for (let pos = from; pos < to; pos += buf.length) {
-    const n = readSync(fd, buf, 0, Math.min(buf.length, to - pos), pos);
-    if (n <= 0) break;
-    const i = buf.subarray(0, n).indexOf(10);
-    if (i >= 0) return pos + i + 1;
-  }
-  return -1;
-}
 
 /** The line number at `offset` (a line start), counting from a known (offset, line) before it. */
 export async function lineAt(core: WasmCore, fd: number, offset: number, known: { offset: number; line: number }): Promise<number> {
@@ -113,3 +87,5 @@ export function seekTime(core: WasmCore, fd: number, size: number, format: 'clas
   }
   return hi;
 }
+
+export { lastLineEnd, nextLineStart };

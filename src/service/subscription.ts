@@ -165,7 +165,7 @@ export class Subscription {
   }
 
   private sendFrame(frame: Buffer | string): void {
-    if (!this.outlet.open) return;
+    if (this.closed || !this.outlet.open) return;
     const n = typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length;
     this.queued += n;
     this.outlet.send(frame, () => {
@@ -202,16 +202,21 @@ export class Subscription {
         if (dropping) await this.skipToEnd();
         continue;
       }
-      const readers = [...this.readers.values()];
+      // Files rotated away come first, oldest first: the old file is read to its end before the new one.
+      // The live files take turns.
+      const all = [...this.readers.values()];
+      const live = all.filter((x) => x.file.live);
+      const order = [...all.filter((x) => !x.file.live), ...live.map((_, k) => live[(rr + k) % live.length])];
       let worked = false;
       let soonest = Infinity;
-      for (let k = 0; k < readers.length && !worked; k++) {
-        const r = readers[(rr + k) % readers.length];
+      for (const r of order) {
         const res = await this.step(r);
         if (res === true) {
           worked = true;
-          rr = (rr + k + 1) % Math.max(1, readers.length);
-        } else if (typeof res === 'number') soonest = Math.min(soonest, res);
+          if (r.file.live) rr = (live.indexOf(r) + 1) % live.length;
+          break;
+        }
+        if (typeof res === 'number') soonest = Math.min(soonest, res);
       }
       if (worked) {
         // Let other subscriptions, the socket and the watchers run between steps.
@@ -321,6 +326,9 @@ export class Subscription {
   private async poolStep(r: Reader, end: number): Promise<void> {
     const f = r.file;
     await this.engine.withPool(async (pool) => {
+      if (this.closed) return;
+      // Where the run starts: deliver() moves r on as batches go out.
+      const base = { pos: r.pos, line: r.line };
       const it = pool.run({
         // The worker threads share this process's descriptors: this path reaches the file even if renamed or deleted.
         path: `/proc/self/fd/${f.fd}`, fileName: f.path, size: end, start: r.pos, line: r.line, format: f.format!, mode: 'ndjson',
@@ -332,13 +340,18 @@ export class Subscription {
         const x = await it.next();
         if (x.done) {
           const to = x.value.shrunkTo ?? end;
-          const line = r.line + x.value.newlines;
+          const line = base.line + x.value.newlines;
+          if (this.closed) return;
           if (held) this.deliver(r, held.ndjson, held.records, to, line);
           else this.advance(r, to, line);
           return;
         }
         this.engine.parse(x.value.parseMs);
         if (x.value.records === 0) continue;
+        if (this.closed) {
+          await it.return(undefined as never);
+          return;
+        }
         if (held) {
           const next = recordPosition(x.value.ndjson, 0);
           this.deliver(r, held.ndjson, held.records, next.offset, next.line);
@@ -412,13 +425,16 @@ export class Subscription {
 
   /** Policy drop: skip every reader to the live end, reporting what was skipped. */
   private async skipToEnd(): Promise<void> {
-    for (const r of this.readers.values()) {
+    for (const r of [...this.readers.values()]) {
       const f = r.file;
+      if (this.closed) return;
+      if (r.generation !== f.generation) continue; // truncated: its reader starts again at 0 anyway
       const size = fstatSync(f.fd).size;
       const end = lastLineEnd(f.fd, r.pos, size);
       if (end <= r.pos) continue;
       const from = r.pos;
       const line = await lineAt(this.engine.core, f.fd, end, { offset: r.pos, line: r.line });
+      if (this.closed || r.generation !== f.generation) return;
       r.pos = end;
       r.line = line;
       r.waitingSince = null;
