@@ -10,6 +10,9 @@
   const RECONNECT_MIN_MS = 250;
   const RECONNECT_MAX_MS = 5000;
   const LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
+  // A token in the page's URL (?token=…) goes with every request: a browser cannot set headers on a WebSocket.
+  const TOKEN = new URLSearchParams(location.search).get('token');
+  const withToken = (path) => (TOKEN ? `${path}?token=${encodeURIComponent(TOKEN)}` : path);
 
   const $ = (id) => document.getElementById(id);
   const ui = {
@@ -197,7 +200,7 @@
   }
 
   function connect() {
-    const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss://' : 'ws://'}${location.host}/ws`);
+    const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss://' : 'ws://'}${location.host}${withToken('/ws')}`);
     ws = socket;
     socket.addEventListener('open', () => {
       reconnectDelay = RECONNECT_MIN_MS;
@@ -317,7 +320,7 @@
 
   async function pollStats() {
     try {
-      const res = await fetch('/stats', { cache: 'no-store' });
+      const res = await fetch(withToken('/stats'), { cache: 'no-store' });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       const stats = await res.json();
       fillSources(stats.sources);

@@ -15,6 +15,8 @@ export interface PlannedRun {
   start: { offset: number; line: number };
   key: string;
   fd: number;
+  /** A file rotated away from the input's path, still to be finished. */
+  rotated: boolean;
 }
 
 export class ParseCheckpoint {
@@ -28,37 +30,56 @@ export class ParseCheckpoint {
   }
 
   /**
-   * What to read for one input: from its checkpoint when it is the same file;
-   * a rotated one is first finished under its new name; a truncated or
-   * rewritten one is read again from 0 (and said so).
+   * What to read for one input: files rotated away from its path that are
+   * not finished (found by device + inode, from where they were left), then
+   * the file at the path: from its checkpoint when it is the same file, from
+   * 0 when it is new, truncated or rewritten (and said so). The plan is
+   * committed before anything is read, so a kill never loses a rotated file.
    */
   plan(file: string): PlannedRun[] {
     const key = `parse:${resolve(file)}`;
+    const dir = dirname(resolve(file));
     const saved = this.store.get(key) as FilePosition | undefined;
-    const open = (path: string, start: { offset: number; line: number }): PlannedRun => ({ path, start, key, fd: openSync(path, 'r') });
-    if (!saved) return [open(file, { offset: 0, line: 1 })];
-    const run = open(file, { offset: 0, line: 1 });
-    const verdict = checkPosition(run.fd, fstatSync(run.fd), saved);
-    if (verdict === 'same') {
-      run.start = { offset: saved.offset, line: saved.line };
-      return [run];
-    }
-    if (verdict === 'changed') {
-      this.warn(`${file} was truncated or rewritten since the checkpoint: reading it from the start`);
-      return [run];
-    }
-    // Another file at this path: the checkpointed one was rotated away (or deleted).
-    const old = findByIdentity(dirname(resolve(file)), saved.dev, saved.ino);
-    if (old) {
-      const first = open(old, { offset: saved.offset, line: saved.line });
-      if (checkPosition(first.fd, fstatSync(first.fd), saved) === 'same') {
-        this.warn(`${file} was rotated since the checkpoint: finishing ${old} first`);
-        return [first, run];
+    const pending = (this.store.get(`${key}#rotated`) as FilePosition[] | undefined) ?? [];
+    const runs: PlannedRun[] = [];
+    const finishOld = (pos: FilePosition, name: string) => {
+      const old = findByIdentity(dir, pos.dev, pos.ino);
+      if (old) {
+        const fd = openSync(old, 'r');
+        if (checkPosition(fd, fstatSync(fd), pos) === 'same') {
+          runs.push({ path: old, start: { offset: pos.offset, line: pos.line }, key, fd, rotated: true });
+          return;
+        }
+        closeSync(fd);
       }
-      closeSync(first.fd);
+      this.warn(`${name} was rotated away and is gone or changed: lines of it not read before are lost`);
+    };
+    for (const pos of pending) finishOld(pos, `a file once at ${file}`);
+    const current: PlannedRun = { path: file, start: { offset: 0, line: 1 }, key, fd: openSync(file, 'r'), rotated: false };
+    if (saved) {
+      const verdict = checkPosition(current.fd, fstatSync(current.fd), saved);
+      if (verdict === 'same') current.start = { offset: saved.offset, line: saved.line };
+      else if (verdict === 'changed') this.warn(`${file} was truncated or rewritten since the checkpoint: reading it from the start`);
+      else {
+        this.warn(`${file} was rotated since the checkpoint: finishing the old file first`);
+        finishOld(saved, file);
+      }
     }
-    this.warn(`${file} is a new file since the checkpoint and the old one is gone: lines of it not read before are lost`);
-    return [run];
+    runs.push(current);
+    this.store.put(`${key}#rotated`, runs.filter((r) => r.rotated).map((r) => positionOf(r.fd, fstatSync(r.fd), r.start.offset, r.start.line)));
+    this.store.put(key, positionOf(current.fd, fstatSync(current.fd), current.start.offset, current.start.line));
+    this.store.commit();
+    return runs;
+  }
+
+  private save(run: PlannedRun, pos: FilePosition | null): void {
+    if (!run.rotated) {
+      if (pos) this.store.put(run.key, pos);
+      return;
+    }
+    const st = fstatSync(run.fd);
+    const list = ((this.store.get(`${run.key}#rotated`) as FilePosition[] | undefined) ?? []).filter((p) => p.dev !== st.dev || p.ino !== st.ino || pos !== null);
+    this.store.put(`${run.key}#rotated`, pos ? list.map((p) => (p.dev === st.dev && p.ino === st.ino ? pos : p)) : list);
   }
 
   /** A batch of this run was written out: the run is past its last record. */
@@ -71,13 +92,14 @@ export class ParseCheckpoint {
     readSync(run.fd, span, 0, span.length, last.offset);
     let line = last.line;
     for (let i = span.indexOf(10); i >= 0; i = span.indexOf(10, i + 1)) line++;
-    this.store.put(run.key, positionOf(run.fd, fstatSync(run.fd), batch.through, line));
+    this.save(run, positionOf(run.fd, fstatSync(run.fd), batch.through, line));
   }
 
-  /** The run read everything up to its end. */
+  /** The run read everything up to its end (a rotated file is then done with). */
   finished(run: PlannedRun, stats: ParseStats): void {
     const end = run.start.offset + stats.bytes;
-    if (stats.shrunkTo === null) this.store.put(run.key, positionOf(run.fd, fstatSync(run.fd), end, run.start.line + stats.lines));
+    if (run.rotated) this.save(run, null);
+    else if (stats.shrunkTo === null) this.save(run, positionOf(run.fd, fstatSync(run.fd), end, run.start.line + stats.lines));
     closeSync(run.fd);
   }
 

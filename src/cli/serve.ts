@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createError, ErrorCodes, LogwireError } from '../errors.js';
-import { loadConfigFile, parseSourceFlag, SERVICE_DEFAULTS, type ServiceOptions } from '../service/config.js';
+import { loadConfigFile, loadTokenFile, parseSourceFlag, parseTokenFlag, SERVICE_DEFAULTS, type ServiceOptions } from '../service/config.js';
 import { startDemoSource } from '../service/demo-source.js';
 import { startService, type Service } from '../service/server.js';
 import { parseFlags } from './args.js';
@@ -13,7 +13,7 @@ import { runDemo } from './demo.js';
 export const SERVE_HELP = `logwire serve: follow log files and stream parsed records over WebSocket
 
 Usage:
-  logwire serve [--config FILE] [--source NAME=GLOB[,GLOB…][,format=F][,tz=Z][,policy=P]]… [options]
+  logwire serve [--config FILE] [--source NAME=GLOB[,GLOB…][,format=F][,tz=Z][,policy=P][,root=DIR]…]… [options]
   logwire demo [--port N]     the service on a demo log that grows and rotates (npm start)
   logwire demo --parse        write a 500,000-line demo log, parse it, print records and the speed
 
@@ -22,9 +22,30 @@ Sources (at least one, from --source or the config file):
                       last path component); format auto|classic|logfmt|json
                       (default auto), tz a zone (default UTC), policy for a
                       live subscriber that cannot keep up: block (default),
-                      drop or disconnect
+                      drop or disconnect; root a directory its files must
+                      really be under, symlinks resolved (repeatable; default
+                      the directories of its globs): others are not opened
   --config FILE       JSON: {"host","port","sources":[{"name","globs":[…],
-                      "format","tz","policy"}], and the knobs below}
+                      "format","tz","policy","roots":[…]}], "tokens":[{"token",
+                      "sources":[…]|"*"}], "origins":[…], "tls":{"cert","key"},
+                      and the knobs below}
+
+Security (docs/service.md, "Security"; tokens and origins add to the config file's):
+  --token TOKEN[:SOURCE,…]  a bearer token (16+ characters A-Z a-z 0-9 -._~+/=)
+                      that may read those sources (default all); repeatable.
+                      With no token anyone who reaches the port reads every
+                      source: keep the default host 127.0.0.1 then
+  --token-file FILE   tokens, one TOKEN[:SOURCE,…] a line (# comments); keeps
+                      them out of the process list
+  --origin ORIGIN     a browser origin allowed besides the service's own, like
+                      https://logs.example.com (repeatable)
+  --tls-cert FILE     PEM certificate: serve https:// and wss:// (with --tls-key)
+  --tls-key FILE      PEM private key
+  --max-connections N   WebSocket connections at most (default ${SERVICE_DEFAULTS.maxConnections}; more get 503)
+  --max-subscriptions N subscriptions per connection (default ${SERVICE_DEFAULTS.maxSubscriptions})
+  --message-rate N    messages a connection may send per second (default ${SERVICE_DEFAULTS.messageRate})
+  --message-burst N   ...and at once (default ${SERVICE_DEFAULTS.messageBurst}, or the rate if higher)
+  --per-message-deflate  compress frames (default off)
 
 Options (flags override the config file):
   --host H            address to listen on (default ${SERVICE_DEFAULTS.host})
@@ -39,12 +60,14 @@ Options (flags override the config file):
   -h, --help          this help
 
 Endpoints: / (live viewer), /ws (WebSocket), /metrics, /stats, /healthz,
-/report, /report.hlog. The protocol is in docs/service.md.
+/report, /report.hlog; with tokens, all but / and /healthz need one
+(open the viewer as /?token=TOKEN). The protocol is in docs/service.md.
 `;
 
 const KNOBS: Record<string, keyof ServiceOptions> = {
   workers: 'workers', 'batch-bytes': 'batchBytes', 'batch-delay-ms': 'batchDelayMs', 'queue-bytes': 'queueBytes',
   'partial-flush-ms': 'partialFlushMs', 'poll-ms': 'pollMs', 'ping-ms': 'pingMs', port: 'port',
+  'max-connections': 'maxConnections', 'max-subscriptions': 'maxSubscriptions', 'message-rate': 'messageRate', 'message-burst': 'messageBurst',
 };
 
 function usage(message: string): never {
@@ -61,6 +84,12 @@ function parse(args: string[], demo: boolean) {
   else {
     options.config = { type: 'string' };
     options.source = { type: 'string', multiple: true };
+    options.token = { type: 'string', multiple: true };
+    options['token-file'] = { type: 'string', multiple: true };
+    options.origin = { type: 'string', multiple: true };
+    options['tls-cert'] = { type: 'string' };
+    options['tls-key'] = { type: 'string' };
+    options['per-message-deflate'] = { type: 'boolean' };
   }
   const parsed = parseFlags(args, options, `logwire ${demo ? 'demo' : 'serve'} --help`);
   if (parsed.positionals.length) usage(`unexpected argument ${JSON.stringify(parsed.positionals[0])} (see logwire ${demo ? 'demo' : 'serve'} --help)`);
@@ -77,7 +106,26 @@ function applyFlags(values: Record<string, unknown>, into: ServiceOptions): void
   }
 }
 
-const FLAGS: Record<string, string> = Object.fromEntries(Object.entries(KNOBS).map(([f, k]) => [k, `--${f}`]));
+/** The security flags add to what the config file says (tokens, origins) or replace it (tls). */
+function applySecurityFlags(values: Record<string, unknown>, into: ServiceOptions): void {
+  const tokens = [
+    ...((values['token-file'] as string[] | undefined) ?? []).flatMap((f) => loadTokenFile(f)),
+    ...((values.token as string[] | undefined) ?? []).map((t) => parseTokenFlag(t)),
+  ];
+  if (tokens.length) into.tokens = [...(Array.isArray(into.tokens) ? into.tokens : []), ...tokens];
+  const origins = values.origin as string[] | undefined;
+  if (origins) into.origins = [...(Array.isArray(into.origins) ? into.origins : []), ...origins];
+  const cert = values['tls-cert'] as string | undefined;
+  const key = values['tls-key'] as string | undefined;
+  if ((cert === undefined) !== (key === undefined)) usage('--tls-cert and --tls-key go together');
+  if (cert !== undefined && key !== undefined) into.tls = { cert, key };
+  if (values['per-message-deflate']) into.perMessageDeflate = true;
+}
+
+const FLAGS: Record<string, string> = {
+  ...Object.fromEntries(Object.entries(KNOBS).map(([f, k]) => [k, `--${f}`])),
+  origins: '--origin', 'tls.cert': '--tls-cert', 'tls.key': '--tls-key',
+};
 
 /** Run until SIGINT or SIGTERM, then close cleanly. */
 async function runUntilSignal(service: Service, cleanup: () => Promise<void> = async () => {}): Promise<void> {
@@ -97,7 +145,9 @@ function banner(service: Service, sources: string[]): string {
     `logwire serve: listening on ${service.url} (WebSocket ${ws}/ws)`,
     `  viewer   ${service.url}/`,
     `  metrics  ${service.url}/metrics   stats ${service.url}/stats   report ${service.url}/report`,
-    `  try      node bin/logwire.js tail ${ws} ${sources[0]} --from start`,
+    service.options.tokens.length
+      ? `  try      node bin/logwire.js tail '${ws}/ws?token=TOKEN' ${sources[0]} --from start\n  tokens   needed everywhere but / and /healthz: "Authorization: Bearer TOKEN" or ?token=TOKEN`
+      : `  try      node bin/logwire.js tail ${ws} ${sources[0]} --from start`,
     '',
   ].join('\n');
 }
@@ -107,7 +157,7 @@ async function start(options: ServiceOptions): Promise<Service> {
     return await startService(options);
   } catch (err) {
     if (err instanceof LogwireError && err.code === ErrorCodes.INVALID_OPTION) {
-      throw createError(err.code, err.message.replace(/^(\w+) must/, (m, k: string) => (FLAGS[k] ? `${FLAGS[k]} must` : m)));
+      throw createError(err.code, err.message.replace(/^([\w.]+)(?:\[\d+\])? must/, (m, k: string) => (FLAGS[k] ? `${FLAGS[k]} must` : m)));
     }
     throw err;
   }
@@ -130,6 +180,7 @@ export async function runServe(args: string[]): Promise<void> {
     usage('serve needs at least one source: --source NAME=GLOB or --config FILE (or try "logwire demo"); see logwire serve --help');
   }
   applyFlags(values, options);
+  applySecurityFlags(values, options);
   const service = await start(options);
   process.stdout.write(banner(service, service.options.sources.map((s) => s.name)));
   await runUntilSignal(service);

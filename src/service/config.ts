@@ -3,10 +3,12 @@
 // messages that name the setting and what it must be.
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { isAbsolute, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { createError, ErrorCodes } from '../errors.js';
 import type { Format } from '../options.js';
 import { parseZone, type Zone } from '../tz.js';
+import { tokenDigest } from './auth.js';
+import { hasDotDot, isUnder, realpathOrNull } from './paths.js';
 
 export type Policy = 'block' | 'drop' | 'disconnect';
 
@@ -18,6 +20,15 @@ export interface SourceConfig {
   tz?: string;
   /** What a live subscriber that cannot keep up gets (default 'block'). */
   policy?: Policy;
+  /** Directories its files must really be under, symlinks resolved (default: the directories of its globs). */
+  roots?: string[];
+}
+
+export interface TokenConfig {
+  /** A bearer token: 16 to 4096 of A-Z a-z 0-9 - . _ ~ + / and trailing = (RFC 6750). */
+  token: string;
+  /** The sources it may read, or "*" for all. */
+  sources: string[] | '*';
 }
 
 export interface ServiceOptions {
@@ -39,6 +50,24 @@ export interface ServiceOptions {
   pingMs?: number;
   /** Worker threads for catching up on large backlogs. */
   workers?: number;
+  /** Bearer tokens; none: anyone who can reach the port may read every source. */
+  tokens?: TokenConfig[];
+  /** Browser origins allowed besides the service's own, like "https://logs.example.com". */
+  origins?: string[];
+  /** PEM certificate and key files: serve HTTPS and wss://. */
+  tls?: { cert: string; key: string };
+  /** Open WebSocket connections at most; more are refused with 503. */
+  maxConnections?: number;
+  /** Subscriptions per connection at most. */
+  maxSubscriptions?: number;
+  /** Messages (and pings) a connection may send per second, on average... */
+  messageRate?: number;
+  /** ...and in a burst. */
+  messageBurst?: number;
+  /** permessage-deflate (off: compression costs CPU per frame and a client can make the server inflate). */
+  perMessageDeflate?: boolean;
+  /** Where warnings go (default: a line on stderr). */
+  warn?: (message: string) => void;
 }
 
 export const SERVICE_DEFAULTS = {
@@ -50,6 +79,10 @@ export const SERVICE_DEFAULTS = {
   partialFlushMs: 1000,
   pollMs: 250,
   pingMs: 30_000,
+  maxConnections: 256,
+  maxSubscriptions: 32,
+  messageRate: 100,
+  messageBurst: 200,
 };
 
 export interface ResolvedSource {
@@ -58,6 +91,14 @@ export interface ResolvedSource {
   format: Format;
   zone: Zone;
   policy: Policy;
+  roots: string[];
+}
+
+export interface ResolvedToken {
+  /** SHA-256 of the token: the token itself is not kept. */
+  digest: Buffer;
+  /** null: every source. */
+  sources: string[] | null;
 }
 
 export interface ResolvedService {
@@ -71,12 +112,25 @@ export interface ResolvedService {
   pollMs: number;
   pingMs: number;
   workers: number;
+  tokens: ResolvedToken[];
+  origins: string[];
+  tls: { cert: string; key: string } | null;
+  maxConnections: number;
+  maxSubscriptions: number;
+  messageRate: number;
+  messageBurst: number;
+  perMessageDeflate: boolean;
+  warn: (message: string) => void;
 }
 
 const FORMATS: readonly Format[] = ['auto', 'classic', 'logfmt', 'json'];
 const POLICIES: readonly Policy[] = ['block', 'drop', 'disconnect'];
-const SERVICE_KEYS = new Set(['host', 'port', 'sources', 'batchBytes', 'batchDelayMs', 'queueBytes', 'partialFlushMs', 'pollMs', 'pingMs', 'workers']);
-const SOURCE_KEYS = new Set(['name', 'globs', 'format', 'tz', 'policy']);
+const SERVICE_KEYS = new Set([
+  'host', 'port', 'sources', 'batchBytes', 'batchDelayMs', 'queueBytes', 'partialFlushMs', 'pollMs', 'pingMs', 'workers',
+  'tokens', 'origins', 'tls', 'maxConnections', 'maxSubscriptions', 'messageRate', 'messageBurst', 'perMessageDeflate', 'warn',
+]);
+const SOURCE_KEYS = new Set(['name', 'globs', 'format', 'tz', 'policy', 'roots']);
+const TOKEN = /^[A-Za-z0-9\-._~+/]{16,4096}=*$/;
 
 function bad(where: string, must: string, got: unknown): never {
   const shown = typeof got === 'string' ? JSON.stringify(got) : Array.isArray(got) ? 'an array' : got === null ? 'null' : typeof got === 'object' ? 'an object' : String(got);
@@ -112,7 +166,78 @@ function resolveSource(s: unknown, i: number): ResolvedSource {
   }
   const policy = (src.policy ?? 'block') as Policy;
   if (!POLICIES.includes(policy)) bad(`${at}.policy`, `one of ${POLICIES.join(', ')}`, src.policy);
-  return { name: src.name, globs: (globs as string[]).map((g) => (isAbsolute(g) ? g : resolve(g))), format, zone, policy };
+  const paths = (globs as string[]).map((g) => resolve(g));
+  const roots = src.roots === undefined ? [...new Set(paths.map((g) => dirname(g)))] : resolveRoots(`${at}.roots`, src.roots);
+  for (const [j, g] of (globs as string[]).entries()) checkGlob(`${at}.globs`, g, paths[j], roots);
+  return { name: src.name, globs: paths, format, zone, policy, roots };
+}
+
+function resolveRoots(where: string, roots: unknown): string[] {
+  if (!Array.isArray(roots) || roots.length === 0 || roots.some((r) => typeof r !== 'string' || r === '')) bad(where, 'a non-empty array of directories', roots);
+  return (roots as string[]).map((r) => resolve(r));
+}
+
+/** A glob may only reach files under the roots: as written, and through the symlinks its directory has now. */
+function checkGlob(where: string, glob: string, path: string, roots: string[]): void {
+  if (hasDotDot(glob)) bad(where, 'paths without ".." components', glob);
+  const dir = dirname(path);
+  if (!roots.some((r) => isUnder(dir, r))) bad(where, `paths under the source's roots (${roots.join(', ')})`, glob);
+  const real = realpathOrNull(dir);
+  if (real === null) return; // not there yet: each file is checked when it is opened
+  const realRoots = roots.map(realpathOrNull).filter((r): r is string => r !== null);
+  if (realRoots.length > 0 && !realRoots.some((r) => isUnder(real, r))) bad(where, `paths whose directory does not lead outside the roots through a symlink (${dir} is ${real})`, glob);
+}
+
+/** A bearer token's text, checked before it is hashed. */
+export function checkToken(where: string, token: unknown): string {
+  if (typeof token === 'string' && TOKEN.test(token)) return token;
+  // The message never shows the token: it is a secret, and this line may end up in a log.
+  const got = typeof token !== 'string' ? (token === null ? 'null' : typeof token) : token.length < 16 || token.length > 4096 ? `${token.length} characters` : 'a character outside that set';
+  throw createError(ErrorCodes.INVALID_OPTION, `${where} must be a token of 16 to 4096 characters A-Z a-z 0-9 - . _ ~ + / (and = at the end); got ${got}`);
+}
+
+function resolveTokens(tokens: unknown, names: Set<string>): ResolvedToken[] {
+  if (tokens === undefined) return [];
+  if (!Array.isArray(tokens)) bad('tokens', 'an array of {"token","sources"}', tokens);
+  const seen = new Set<string>();
+  return (tokens as unknown[]).map((t, i) => {
+    const at = `tokens[${i}]`;
+    if (t === null || typeof t !== 'object' || Array.isArray(t)) bad(at, 'an object {"token","sources"}', t);
+    const { token, sources, ...rest } = t as Record<string, unknown>;
+    for (const k of Object.keys(rest)) bad(`${at}.${k}`, 'one of the known settings (token, sources)', 'an unknown setting');
+    const text = checkToken(`${at}.token`, token);
+    if (seen.has(text)) bad(`${at}.token`, 'different from the other tokens', 'a repeated token');
+    seen.add(text);
+    if (sources !== '*' && (!Array.isArray(sources) || sources.length === 0 || sources.some((s) => typeof s !== 'string'))) bad(`${at}.sources`, '"*" or a non-empty array of source names', sources);
+    if (Array.isArray(sources)) for (const s of sources as string[]) if (!names.has(s)) bad(`${at}.sources`, `names of configured sources (${[...names].join(', ')})`, s);
+    return { digest: tokenDigest(text), sources: sources === '*' ? null : [...new Set(sources as string[])] };
+  });
+}
+
+function resolveOrigins(origins: unknown): string[] {
+  if (origins === undefined) return [];
+  if (!Array.isArray(origins)) bad('origins', 'an array of origins like "https://logs.example.com:8443"', origins);
+  return (origins as unknown[]).map((o, i) => {
+    const url = typeof o === 'string' && URL.canParse(o) ? new URL(o) : null;
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin.toLowerCase() !== (o as string).replace(/\/$/, '').toLowerCase()) {
+      bad(`origins[${i}]`, 'an origin: http:// or https://, a host and an optional port, nothing after', o);
+    }
+    return url.origin;
+  });
+}
+
+function resolveTls(tls: unknown): { cert: string; key: string } | null {
+  if (tls === undefined) return null;
+  if (tls === null || typeof tls !== 'object' || Array.isArray(tls)) bad('tls', 'an object {"cert","key"} of PEM file paths', tls);
+  const { cert, key, ...rest } = tls as Record<string, unknown>;
+  for (const k of Object.keys(rest)) bad(`tls.${k}`, 'one of the known settings (cert, key)', 'an unknown setting');
+  if (typeof cert !== 'string' || cert === '') bad('tls.cert', 'the path of a PEM certificate file', cert);
+  if (typeof key !== 'string' || key === '') bad('tls.key', 'the path of a PEM private key file', key);
+  return { cert: resolve(cert as string), key: resolve(key as string) };
+}
+
+function defaultWarn(message: string): void {
+  process.stderr.write(`logwire: warning: ${message}\n`);
 }
 
 export function resolveService(options: ServiceOptions): ResolvedService {
@@ -127,6 +252,9 @@ export function resolveService(options: ServiceOptions): ResolvedService {
     if (names.has(s.name)) bad('sources', 'sources with different names', s.name);
     names.add(s.name);
   }
+  if (options.perMessageDeflate !== undefined && typeof options.perMessageDeflate !== 'boolean') bad('perMessageDeflate', 'true or false', options.perMessageDeflate);
+  if (options.warn !== undefined && typeof options.warn !== 'function') bad('warn', 'a function', options.warn);
+  const messageRate = int('messageRate', options.messageRate, 1, 1_000_000, SERVICE_DEFAULTS.messageRate);
   return {
     host,
     port: int('port', options.port, 0, 65535, SERVICE_DEFAULTS.port),
@@ -138,31 +266,66 @@ export function resolveService(options: ServiceOptions): ResolvedService {
     pollMs: int('pollMs', options.pollMs, 10, 60_000, SERVICE_DEFAULTS.pollMs),
     pingMs: int('pingMs', options.pingMs, 50, 3_600_000, SERVICE_DEFAULTS.pingMs),
     workers: int('workers', options.workers, 1, 256, availableParallelism()),
+    tokens: resolveTokens(options.tokens, names),
+    origins: resolveOrigins(options.origins),
+    tls: resolveTls(options.tls),
+    maxConnections: int('maxConnections', options.maxConnections, 1, 65_536, SERVICE_DEFAULTS.maxConnections),
+    maxSubscriptions: int('maxSubscriptions', options.maxSubscriptions, 1, 4096, SERVICE_DEFAULTS.maxSubscriptions),
+    messageRate,
+    // A burst below the rate would refuse a steady client that keeps to the rate.
+    messageBurst: int('messageBurst', options.messageBurst, 1, 1_000_000, Math.max(SERVICE_DEFAULTS.messageBurst, messageRate)),
+    perMessageDeflate: options.perMessageDeflate ?? false,
+    warn: options.warn ?? defaultWarn,
   };
 }
 
-/** `NAME=GLOB[,GLOB…][,format=F][,tz=Z][,policy=P]` from a --source flag. */
+/** `NAME=GLOB[,GLOB…][,format=F][,tz=Z][,policy=P][,root=DIR…]` from a --source flag. */
 export function parseSourceFlag(spec: string): SourceConfig {
   const eq = spec.indexOf('=');
-  if (eq <= 0) throw createError(ErrorCodes.USAGE, `--source must be NAME=GLOB[,format=F,tz=Z,policy=P]; got ${JSON.stringify(spec)}`);
+  if (eq <= 0) throw createError(ErrorCodes.USAGE, `--source must be NAME=GLOB[,format=F,tz=Z,policy=P,root=DIR]; got ${JSON.stringify(spec)}`);
   const src: SourceConfig = { name: spec.slice(0, eq), globs: [] };
   for (const part of spec.slice(eq + 1).split(',')) {
-    const m = /^(format|tz|policy)=(.*)$/.exec(part);
-    if (m) (src as unknown as Record<string, string>)[m[1]] = m[2];
+    const m = /^(format|tz|policy|root)=(.*)$/.exec(part);
+    if (m?.[1] === 'root') (src.roots ??= []).push(m[2]);
+    else if (m) (src as unknown as Record<string, string>)[m[1]] = m[2];
     else if (part !== '') src.globs.push(part);
   }
   return src;
 }
 
-/** Read a JSON config file; errors name the file. */
-export function loadConfigFile(path: string): ServiceOptions {
-  let text: string;
+/** A file's text; errors name the file (and the setting that named it). */
+export function readText(path: string, setting?: string): string {
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw createError(ErrorCodes.IO, `${path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    throw createError(ErrorCodes.IO, `${setting ? `${setting} ` : ''}${path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
   }
+}
+
+/** `TOKEN[:SOURCE,SOURCE…]` from a --token flag or a line of a --token-file (no sources: every source). */
+export function parseTokenFlag(spec: string, where = '--token'): TokenConfig {
+  const colon = spec.indexOf(':');
+  const token = colon < 0 ? spec : spec.slice(0, colon);
+  try {
+    checkToken(where, token);
+  } catch (err) {
+    throw createError(ErrorCodes.USAGE, (err as Error).message);
+  }
+  if (colon < 0) return { token, sources: '*' };
+  const sources = spec.slice(colon + 1).split(',').filter((s) => s !== '');
+  if (sources.length === 0) throw createError(ErrorCodes.USAGE, `${where} must be TOKEN or TOKEN:SOURCE[,SOURCE…]; got no source after ":"`);
+  return { token, sources: sources.includes('*') ? '*' : sources };
+}
+
+/** A --token-file: one `TOKEN[:SOURCE,…]` a line; blank lines and lines starting with # are skipped. */
+export function loadTokenFile(path: string): TokenConfig[] {
+  return readText(path).split('\n').map((l, i) => [l.trim(), i + 1] as const).filter(([l]) => l !== '' && !l.startsWith('#')).map(([l, n]) => parseTokenFlag(l, `${path}:${n}`));
+}
+
+/** Read a JSON config file; errors name the file. */
+export function loadConfigFile(path: string): ServiceOptions {
+  const text = readText(path);
   try {
     return JSON.parse(text) as ServiceOptions;
   } catch (err) {

@@ -1,26 +1,33 @@
 // `logwire serve`: HTTP and WebSocket on one port. Sources follow their
 // files; each WebSocket subscription reads them at its own pace (protocol in
 // docs/service.md); /metrics, /stats, /healthz, /report and the viewer at /.
+// Every request is screened (headers, Host, Origin, token) before it is
+// served, and an upgrade before its WebSocket exists.
 import { fstatSync, readFileSync, readSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket } from 'ws';
 import { createError, ErrorCodes, LogwireError } from '../errors.js';
 import { resolveIo } from '../io/window.js';
 import { DEFAULTS } from '../options.js';
 import { WorkerPool } from '../pool/pool.js';
 import { WasmCore } from '../wasm/bridge.js';
-import { resolveService, type ResolvedService, type ServiceOptions } from './config.js';
+import { isLoopback, mayRead, OriginPolicy, presentedToken, Tokens, type Grant } from './auth.js';
+import { readText, resolveService, type ResolvedService, type ServiceOptions } from './config.js';
 import { checkFilter, decodeCursor, type Filter } from './frames.js';
 import { LatencyRecorder, writeHlog } from './latency.js';
+import { HEADERS_KEPT, HEADERS_TIMEOUT_MS, MAX_HEADER_BYTES, MAX_HEADERS, RateLimit, refuseUpgrade, REQUEST_TIMEOUT_MS, tooManyHeaders } from './limits.js';
+import { followedPath } from './paths.js';
 import { lastLineEnd, lineAt, nextLineStart, seekTime } from './seek.js';
 import { fingerprint, Source, type TrackedFile } from './source.js';
 import { Subscription, type Engine } from './subscription.js';
 
-export type { ServiceOptions, SourceConfig } from './config.js';
+export type { ServiceOptions, SourceConfig, TokenConfig } from './config.js';
 
 export interface Service {
-  /** http://HOST:PORT */
+  /** http://HOST:PORT, or https:// with TLS */
   readonly url: string;
   readonly port: number;
   readonly options: ResolvedService;
@@ -38,13 +45,28 @@ interface Connection {
   n: number;
   ws: WebSocket;
   alive: boolean;
+  /** The sources its token may read. */
+  grant: Grant;
   subs: Map<string, Subscription>;
   /** Messages are handled one after the other, in the order they came. */
   chain: Promise<void>;
+  rate: RateLimit;
+  /** Messages dropped over the rate since the client last slowed down, and when the last was. */
+  dropped: number;
+  droppedAt: number;
 }
 
+/** Why requests were refused (the `logwire_refused_total` metric). */
+type Refusal = 'headers' | 'host' | 'origin' | 'unauthorized' | 'connections' | 'forbidden' | 'rate_limited';
+
 const VIEWER_DIR = new URL('../../../../viewer/', import.meta.url);
+/** The protocol's messages are small; a subscribe with a long filter is a few KiB. */
 const MAX_MESSAGE = 64 << 10;
+/** Paths served without a token: the viewer's files (no data: it asks for a token itself) and the health check. */
+const OPEN_PATHS = new Set(['/', '/index.html', '/viewer.js', '/healthz']);
+/** Headers on every HTTP answer: a token in the page's URL must not leak through Referer. */
+const SAFE_HEADERS = { 'referrer-policy': 'no-referrer', 'x-content-type-options': 'nosniff' };
+
 
 function fileFormat(core: WasmCore, src: Source, f: TrackedFile): 'classic' | 'logfmt' | 'json' {
   if (f.format === null) {
@@ -57,8 +79,13 @@ function fileFormat(core: WasmCore, src: Source, f: TrackedFile): 'classic' | 'l
 
 export async function startService(options: ServiceOptions): Promise<Service> {
   const o = resolveService(options);
+  // Read now, so that a wrong path is a clear error at start.
+  const tls = o.tls && { cert: readText(o.tls.cert, 'tls.cert'), key: readText(o.tls.key, 'tls.key') };
   const io = resolveIo(undefined);
-  const sources = new Map(o.sources.map((s) => [s.name, new Source(s, o.pollMs)]));
+  const tokens = new Tokens(o.tokens);
+  const sources = new Map(o.sources.map((s) => [s.name, new Source(s, o.pollMs, (path, real) => {
+    o.warn(`source "${s.name}": ${path} leads outside the source's roots (to ${real}); it is not opened (list its directory in the source's roots if it should be read)`);
+  })]));
   const started = Date.now();
   const core = new WasmCore({ inputBytes: 1 << 20, maxRecordBytes: DEFAULTS.maxRecordBytes });
   let pool: WorkerPool | null = null;
@@ -90,6 +117,10 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   };
   const conns = new Set<Connection>();
   let nextConn = 1;
+  /** Upgrades accepted whose WebSocket is not open yet: they count against maxConnections. */
+  let upgrading = 0;
+  const refused: Record<Refusal, number> = { headers: 0, host: 0, origin: 0, unauthorized: 0, connections: 0, forbidden: 0, rate_limited: 0 };
+  let origins: OriginPolicy; // set once the port is known
 
   async function resolveFrom(src: Source, from: unknown): Promise<{ at: Map<TrackedFile, { offset: number; line: number }>; gaps: { file: string; from: number; to: number | null; reason: string }[] }> {
     src.check();
@@ -126,8 +157,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         const { offset, file } = spec;
         if (typeof file !== 'string') throw new RequestError('bad_request', '"from.file" must be the path of a file of the source');
         if (!Number.isSafeInteger(offset) || (offset as number) < 0) throw new RequestError('bad_request', '"from.offset" must be an integer >= 0');
-        const target = [...src.files.values()].find((f) => f.path === file);
-        if (!target) throw new RequestError('not_found', `${file} is not a file of source "${src.config.name}"`);
+        const target = followedFile(src, file);
         const size = fstatSync(target.fd).size;
         let off = Math.min(offset as number, size);
         if (off > 0) {
@@ -155,17 +185,44 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     return { at, gaps };
   }
 
+  /**
+   * The followed file a client's `from.file` names. Its text is checked
+   * first (absolute, no `..`, under the roots); then it is only compared with
+   * the paths of files already open, as followed and as resolved: no path a
+   * client wrote is ever looked up on disk.
+   */
+  function followedFile(src: Source, file: string): TrackedFile {
+    const checked = src.confinement.checkClientPath(file);
+    if ('refused' in checked) {
+      refused.forbidden++;
+      throw new RequestError('forbidden', `"from.file" ${checked.refused}`);
+    }
+    const files = [...src.files.values()];
+    const target = files.find((f) => f.path === checked.path) ?? files.find((f) => followedPath(f.fd) === checked.path);
+    if (!target) throw new RequestError('not_found', `${file} is not a file of source "${src.config.name}"`);
+    return target;
+  }
+
   function sendError(c: Connection, id: unknown, code: string, message: string): void {
-    if (c.ws.readyState === WebSocket.OPEN) c.ws.send(JSON.stringify({ op: 'error', id: typeof id === 'string' ? id : null, code, message }));
+    // Error frames are advice: to a client that does not read them, they are not queued without end.
+    if (c.ws.readyState === WebSocket.OPEN && c.ws.bufferedAmount <= o.queueBytes) {
+      c.ws.send(JSON.stringify({ op: 'error', id: typeof id === 'string' ? id : null, code, message }));
+    }
   }
 
   async function subscribe(c: Connection, msg: Record<string, unknown>): Promise<void> {
     const id = msg.id;
     if (typeof id !== 'string' || id === '' || id.length > 128) throw new RequestError('bad_request', '"id" must be a string of 1 to 128 characters');
     if (c.subs.has(id)) throw new RequestError('duplicate_id', `a subscription "${id}" already exists on this connection`);
+    if (c.subs.size >= o.maxSubscriptions) throw new RequestError('too_many_subscriptions', `a connection may have ${o.maxSubscriptions} subscriptions at most`);
     if (typeof msg.source !== 'string') throw new RequestError('bad_request', '"source" must be the name of a source');
+    // Before looking the name up: a token learns nothing about sources it may not read, not even that they exist.
+    if (!mayRead(c.grant, msg.source)) {
+      refused.forbidden++;
+      throw new RequestError('forbidden', `this token may not read source "${msg.source}"`);
+    }
     const src = sources.get(msg.source);
-    if (!src) throw new RequestError('unknown_source', `no source "${msg.source}" (known: ${[...sources.keys()].join(', ')})`);
+    if (!src) throw new RequestError('unknown_source', `no source "${msg.source}" (known: ${visible(c.grant).map((s) => s.config.name).join(', ')})`);
     const filter = checkFilter(msg.filter);
     if (typeof filter === 'string') throw new RequestError('bad_request', filter);
     const where = await resolveFrom(src, msg.from);
@@ -213,19 +270,26 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     return r.summary();
   }
 
-  function stats(): object {
-    const subs = [...conns].flatMap((c) => [...c.subs.entries()].filter(([, s]) => s instanceof Subscription).map(([id, s]) => ({
+  /** The sources a grant may read: /stats and /metrics show only those. */
+  function visible(grant: Grant): Source[] {
+    return [...sources.values()].filter((s) => mayRead(grant, s.config.name));
+  }
+
+  function stats(grant: Grant): object {
+    const subs = [...conns].flatMap((c) => [...c.subs.entries()].filter(([, s]) => s instanceof Subscription && mayRead(grant, s.source.config.name)).map(([id, s]) => ({
       connection: c.n, id, source: s.source.config.name, live: s.live, queueBytes: s.queued, lagBytes: s.lag(), records: s.sentRecords,
     })));
     const mem = process.memoryUsage();
     return {
       uptimeMs: Date.now() - started,
-      sources: [...sources.values()].map((s) => ({
+      sources: visible(grant).map((s) => ({
         name: s.config.name, format: s.config.format, policy: s.config.policy, bytesParsed: s.bytesParsed, recordsParsed: s.recordsParsed,
         files: [...s.files.values()].map((f) => ({ path: f.path, size: f.size, live: f.live, readers: f.readers, lagBytes: fileLag(s, f) })),
+        refusedFiles: [...s.confinement.refused],
       })),
       subscribers: subs,
       connections: conns.size,
+      refused: { ...refused },
       workers: { size: o.workers, busyRatio: busyRatio(), started: pool !== null },
       memory: { rss: mem.rss, heapUsed: mem.heapUsed, external: mem.external, arrayBuffers: mem.arrayBuffers },
       latency: { e2e: percentiles(e2e), parse: percentiles(parse) },
@@ -252,23 +316,25 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     return secs > 0 ? poolBusyMs / 1000 / secs : 0;
   }
 
-  function metrics(): string {
+  function metrics(grant: Grant): string {
     const lines: string[] = [];
     const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
     const metric = (name: string, type: string, help: string, rows: [string, number][]) => {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
       for (const [labels, v] of rows) lines.push(`${name}${labels} ${v}`);
     };
-    const srcs = [...sources.values()];
+    const srcs = visible(grant);
     metric('logwire_source_bytes_parsed_total', 'counter', 'File bytes parsed for subscribers, per source.', srcs.map((s) => [`{source="${esc(s.config.name)}"}`, s.bytesParsed]));
     metric('logwire_source_records_parsed_total', 'counter', 'Records parsed for subscribers, per source.', srcs.map((s) => [`{source="${esc(s.config.name)}"}`, s.recordsParsed]));
     const files = srcs.flatMap((s) => [...s.files.values()].map((f) => [s, f] as const));
     metric('logwire_file_size_bytes', 'gauge', 'Size of each followed file.', files.map(([s, f]) => [`{source="${esc(s.config.name)}",file="${esc(f.path)}"}`, f.size]));
     metric('logwire_file_lag_bytes', 'gauge', 'Bytes of each file the slowest subscriber reading it has not been sent.', files.map(([s, f]) => [`{source="${esc(s.config.name)}",file="${esc(f.path)}"}`, fileLag(s, f)]));
-    const subs = [...conns].flatMap((c) => [...c.subs.entries()].filter(([, s]) => s instanceof Subscription).map(([id, s]) => [c, id, s] as const));
+    const subs = [...conns].flatMap((c) => [...c.subs.entries()].filter(([, s]) => s instanceof Subscription && mayRead(grant, s.source.config.name)).map(([id, s]) => [c, id, s] as const));
     metric('logwire_subscriber_queue_bytes', 'gauge', 'Bytes handed to a subscriber\'s socket and not yet written out.', subs.map(([c, id, s]) => [`{connection="${c.n}",id="${esc(id)}",source="${esc(s.source.config.name)}"}`, s.queued]));
     metric('logwire_subscribers', 'gauge', 'Open subscriptions.', [['', subs.length]]);
     metric('logwire_connections', 'gauge', 'Open WebSocket connections.', [['', conns.size]]);
+    metric('logwire_refused_total', 'counter', 'Requests, messages and subscriptions refused, by reason.', Object.entries(refused).map(([k, v]) => [`{reason="${k}"}`, v]));
+    metric('logwire_source_refused_files', 'gauge', 'Paths a source\'s globs matched that lead outside its roots (not opened).', srcs.map((s) => [`{source="${esc(s.config.name)}"}`, s.confinement.refused.size]));
     metric('logwire_worker_busy_ratio', 'gauge', 'Share of the time since start the worker pool was parsing a backlog.', [['', busyRatio()]]);
     metric('logwire_resident_memory_bytes', 'gauge', 'Resident set size of the service.', [['', process.memoryUsage().rss]]);
     for (const [name, help, rec, sum] of [
@@ -293,18 +359,44 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     }
   }
 
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  /**
+   * What every request goes through before it is served: too many headers
+   * (431), a Host or Origin that is not the service's (403), a missing or
+   * wrong token where tokens are configured (401). The sources it may read,
+   * or why it is refused.
+   */
+  function screen(req: IncomingMessage, needsToken: boolean): Grant | { status: number; reason: Refusal; message: string } {
+    if (tooManyHeaders(req.rawHeaders)) return { status: 431, reason: 'headers', message: `more than ${MAX_HEADERS} header lines` };
+    if (!origins.hostAllowed(req.headers.host)) return { status: 403, reason: 'host', message: `Host ${JSON.stringify(req.headers.host)} is not this service's; add its origin with --origin` };
+    if (!origins.originAllowed(req.headers.origin)) return { status: 403, reason: 'origin', message: `origin ${JSON.stringify(req.headers.origin)} is not allowed; add it with --origin` };
+    if (!needsToken) return { sources: null };
+    const token = presentedToken(req);
+    const grant = tokens.grant(token);
+    if (!grant) return { status: 401, reason: 'unauthorized', message: token === null ? 'a token is needed: "Authorization: Bearer TOKEN" or ?token=TOKEN' : 'wrong token' };
+    return grant;
+  }
+
+  const AUTH_HEADER = { 'www-authenticate': 'Bearer realm="logwire"' };
+
+  function onRequest(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0];
+    for (const [k, v] of Object.entries(SAFE_HEADERS)) res.setHeader(k, v);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
+      return;
+    }
+    const grant = screen(req, !OPEN_PATHS.has(path));
+    if ('status' in grant) {
+      refused[grant.reason]++;
+      res.writeHead(grant.status, { 'content-type': 'text/plain', ...(grant.status === 401 ? AUTH_HEADER : {}) }).end(`${grant.message}\n`);
       return;
     }
     try {
       if (path === '/' || path === '/index.html') serveFile(res, 'index.html', 'text/html; charset=utf-8');
       else if (path === '/viewer.js') serveFile(res, 'viewer.js', 'text/javascript; charset=utf-8');
       else if (path === '/healthz') res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
-      else if (path === '/stats') res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(stats()));
-      else if (path === '/metrics') res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics());
+      else if (path === '/stats') res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(stats(grant)));
+      else if (path === '/metrics') res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics(grant));
       else if (path === '/report') {
         res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(
           `# End-to-end latency (ms): line seen by the service -> frame handed to the socket\n${e2e.distribution()}\n` +
@@ -316,23 +408,99 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     } catch (err) {
       res.writeHead(500, { 'content-type': 'text/plain' }).end(`internal error: ${(err as Error).message}\n`);
     }
-  });
+  }
 
-  const wss = new WebSocketServer({ server, maxPayload: MAX_MESSAGE });
-  wss.on('connection', (ws) => {
-    const c: Connection = { n: nextConn++, ws, alive: true, subs: new Map(), chain: Promise.resolve() };
+  /** The checks run here, on the raw socket: a refused client never gets a WebSocket. */
+  function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const grant = screen(req, true);
+    if ('status' in grant) {
+      refused[grant.reason]++;
+      refuseUpgrade(socket, grant.status, grant.message, grant.status === 401 ? AUTH_HEADER : {});
+      return;
+    }
+    if (conns.size + upgrading >= o.maxConnections) {
+      refused.connections++;
+      refuseUpgrade(socket, 503, `${o.maxConnections} connections already open`, { 'retry-after': '5' });
+      return;
+    }
+    upgrading++;
+    let pending = true;
+    const settle = () => {
+      if (pending) upgrading--;
+      pending = false;
+    };
+    socket.once('close', settle); // ws refused the handshake itself (400, 405…)
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      settle();
+      socket.off('close', settle);
+      onConnection(ws, grant);
+    });
+  }
+
+  /**
+   * Take one message (or ping) from the connection's rate. Past it the
+   * message is dropped: the client is told once, and closed (1008) when it
+   * goes on for another burst. Both wait their turn behind the messages
+   * already taken, so their answers come first.
+   */
+  function withinRate(c: Connection): boolean {
+    const now = performance.now();
+    if (c.rate.take()) {
+      if (now - c.droppedAt > 1000) c.dropped = 0; // it slowed down
+      return true;
+    }
+    refused.rate_limited++;
+    c.droppedAt = now;
+    if (c.dropped++ === 0) {
+      c.chain = c.chain.then(() => sendError(c, null, 'rate_limited', `more than ${o.messageRate} messages a second (${o.messageBurst} at once): this one and those that come too soon after it are dropped`));
+    } else if (c.dropped === o.messageBurst) {
+      c.chain = c.chain.then(() => {
+        c.ws.close(1008, 'message rate exceeded');
+        setTimeout(() => c.ws.terminate(), 1000).unref();
+      });
+    }
+    return false;
+  }
+
+  function onConnection(ws: WebSocket, grant: Grant): void {
+    const c: Connection = {
+      n: nextConn++, ws, alive: true, grant, subs: new Map(), chain: Promise.resolve(),
+      rate: new RateLimit(o.messageRate, o.messageBurst), dropped: 0, droppedAt: 0,
+    };
     conns.add(c);
     ws.on('pong', () => { c.alive = true; });
+    // Pings are answered here (autoPong is off) so that a ping flood meets the rate limit too.
+    ws.on('ping', (data) => { if (withinRate(c)) ws.pong(data); });
     ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (!withinRate(c)) return;
       c.chain = c.chain.then(() => onMessage(c, data, isBinary)).catch(() => undefined);
     });
-    ws.on('error', () => { /* a protocol error from the client: ws closes the socket */ });
+    ws.on('error', () => { /* a protocol error from the client (1002, 1009 oversized…): ws closes the socket */ });
     ws.on('close', () => {
       conns.delete(c);
       for (const s of c.subs.values()) s.close();
       c.subs.clear();
     });
-  });
+  }
+
+  const serverOptions: ServerOptions = {
+    maxHeaderSize: MAX_HEADER_BYTES,
+    headersTimeout: HEADERS_TIMEOUT_MS,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    // How often those timeouts are looked at (Node's default, 30 s, would let a slow client hold a socket that long).
+    connectionsCheckingInterval: 1000,
+  };
+  let server: Server;
+  try {
+    server = tls ? createTlsServer({ ...serverOptions, ...tls }, onRequest) : createServer(serverOptions, onRequest);
+  } catch (err) {
+    for (const s of sources.values()) s.close();
+    throw createError(ErrorCodes.INVALID_OPTION, `tls: the certificate or key cannot be used (${(err as Error).message})`);
+  }
+  server.maxHeadersCount = HEADERS_KEPT;
+  server.on('upgrade', onUpgrade);
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE, perMessageDeflate: o.perMessageDeflate, autoPong: false });
   const ping = setInterval(() => {
     for (const c of conns) {
       if (!c.alive) {
@@ -356,9 +524,13 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   });
   const port = (server.address() as AddressInfo).port;
   const host = o.host.includes(':') ? `[${o.host}]` : o.host;
+  const scheme = tls ? 'https' : 'http';
+  origins = new OriginPolicy(o.host, port, scheme, o.origins);
+  if (tokens.open && !isLoopback(o.host)) o.warn(`listening on ${o.host} without tokens: anyone who can reach port ${port} may read every source (configure tokens with --token, or listen on 127.0.0.1)`);
+  if (!tokens.open && !tls && !isLoopback(o.host)) o.warn(`tokens travel in clear text on ${o.host}: serve TLS (--tls-cert, --tls-key) or put a TLS proxy in front`);
   let closing: Promise<void> | null = null;
   return {
-    url: `http://${host}:${port}`,
+    url: `${scheme}://${host}:${port}`,
     port,
     options: o,
     close: () => {

@@ -3,10 +3,11 @@
 // inotify (fs.watch) with polling beside it. Subscriptions read the bytes;
 // this module only says what exists, how large it is and what happened.
 import { EventEmitter } from 'node:events';
-import { closeSync, fstatSync, openSync, readdirSync, readlinkSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { closeSync, fstatSync, readdirSync, readlinkSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { crc32c } from '../crc32c.js';
 import type { ResolvedSource } from './config.js';
+import { Confinement } from './paths.js';
 
 /** Bytes of a file's start that go into its fingerprint. */
 export const FINGERPRINT_BYTES = 1024;
@@ -88,6 +89,8 @@ export function fingerprint(fd: number, length: number): { fp: number; fpLength:
 
 export class Source extends EventEmitter {
   readonly config: ResolvedSource;
+  /** Only files really under the source's roots are opened (docs/service.md, "Security"). */
+  readonly confinement: Confinement;
   /** Tracked files by seq, oldest first (Map keeps insertion order). */
   readonly files = new Map<number, TrackedFile>();
   private readonly patterns: { dir: string; re: RegExp }[];
@@ -102,9 +105,10 @@ export class Source extends EventEmitter {
   bytesParsed = 0;
   recordsParsed = 0;
 
-  constructor(config: ResolvedSource, pollMs: number) {
+  constructor(config: ResolvedSource, pollMs: number, onRefuse?: (path: string, real: string) => void) {
     super();
     this.config = config;
+    this.confinement = new Confinement(config.roots, onRefuse);
     this.patterns = config.globs.map((g) => ({ dir: dirname(g), re: globRegex(basename(g)) }));
     this.check();
     for (const dir of new Set(this.patterns.map((p) => p.dir))) {
@@ -189,12 +193,8 @@ export class Source extends EventEmitter {
       if (!st.isFile()) continue;
       let f = this.find(st.dev, st.ino);
       if (!f) {
-        let fd: number;
-        try {
-          fd = openSync(path, 'r');
-        } catch {
-          continue;
-        }
+        const fd = this.confinement.open(path);
+        if (fd === null) continue;
         const real = fstatSync(fd);
         f = {
           seq: this.nextSeq++, path, dev: real.dev, ino: real.ino, fd, size: real.size, ...fingerprint(fd, real.size),
