@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -338,6 +338,62 @@ test('after unsubscribed, no more records come for that id', async () => {
     const at = c.frames.findIndex((f) => f.op === 'unsubscribed');
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(c.frames.slice(at).filter((f) => f.op === 'records').length, 0);
+  } finally {
+    await c.close();
+    await svc.close();
+  }
+});
+
+test('lines written to a renamed file before its writer reopens are still read; a cursor into it resumes under its new name', async () => {
+  const dir = freshDir();
+  const path = join(dir, 'app.log');
+  writeFileSync(path, lines(0, 5));
+  // Only app.log matches: the rotated file leaves the glob.
+  const svc = await startService({ port: 0, pollMs: 50, rotateWaitMs: 2000, sources: [{ name: 'app', globs: [path], format: 'classic' }] });
+  try {
+    const c = await Client.connect(svc.url);
+    c.send({ op: 'subscribe', id: 'g', source: 'app', from: 'start' });
+    await c.waitRecords('g', 5);
+    renameSync(path, join(dir, 'app.log.1'));
+    writeFileSync(path, '');
+    await c.until(() => c.of('g', 'rotated').some((f) => f.reason === 'renamed'), 'renamed');
+    await new Promise((r) => setTimeout(r, 300));
+    // The application still has the old file open and writes one more line before it reopens.
+    appendFileSync(join(dir, 'app.log.1'), lines(5, 1, 'late'));
+    const got = await c.waitRecords('g', 6);
+    assert.match(String(got[5].msg), /late/);
+    const cursor = c.of('g', 'records').at(-1)!.cursor;
+    await c.close();
+    // While no one is connected: more lines in the rotated file, and in the new one.
+    appendFileSync(join(dir, 'app.log.1'), lines(6, 2, 'away'));
+    appendFileSync(path, lines(0, 3, 'new'));
+    const c2 = await Client.connect(svc.url);
+    c2.send({ op: 'subscribe', id: 'h', source: 'app', from: { cursor } });
+    const rest = await c2.waitRecords('h', 5);
+    await c2.close();
+    assert.equal(c2.of('h', 'gap').length, 0, JSON.stringify(c2.of('h', 'gap')));
+    assert.deepEqual(rest.filter((r) => String(r.msg).includes('away')).map((r) => r.line), [7, 8]);
+    assert.equal(rest.filter((r) => String(r.msg).includes('new')).length, 3);
+  } finally {
+    await svc.close();
+  }
+});
+
+test('a directory created after the start is watched once it exists (not left to polling)', async () => {
+  const base = freshDir();
+  const dir = join(base, 'later');
+  const svc = await startService({ port: 0, pollMs: 1500, sources: [{ name: 'app', globs: [join(dir, '*.log')], format: 'classic', roots: [base] }] });
+  const c = await Client.connect(svc.url);
+  try {
+    c.send({ op: 'subscribe', id: 'w', source: 'app', from: 'end' });
+    await c.until(() => c.of('w', 'caught_up').length > 0, 'caught up');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'app.log'), lines(0, 1));
+    await c.waitRecords('w', 1, 5000);
+    const t0 = Date.now();
+    appendFileSync(join(dir, 'app.log'), lines(1, 1));
+    await c.waitRecords('w', 2, 5000);
+    assert.ok(Date.now() - t0 < 1000, `took ${Date.now() - t0} ms: inotify, not the 1.5 s poll`);
   } finally {
     await c.close();
     await svc.close();

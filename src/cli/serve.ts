@@ -57,6 +57,7 @@ Options (flags override the config file):
   --partial-flush-ms N  send a last line without LF after this long (default ${SERVICE_DEFAULTS.partialFlushMs})
   --poll-ms N         polling period beside inotify (default ${SERVICE_DEFAULTS.pollMs})
   --ping-ms N         keepalive ping period (default ${SERVICE_DEFAULTS.pingMs})
+  --rotate-wait-ms N  keep reading a file renamed away or deleted this long after its end (default ${SERVICE_DEFAULTS.rotateWaitMs})
   -h, --help          this help
 
 Endpoints: / (live viewer), /ws (WebSocket), /metrics, /stats, /healthz,
@@ -66,7 +67,7 @@ Endpoints: / (live viewer), /ws (WebSocket), /metrics, /stats, /healthz,
 
 const KNOBS: Record<string, keyof ServiceOptions> = {
   workers: 'workers', 'batch-bytes': 'batchBytes', 'batch-delay-ms': 'batchDelayMs', 'queue-bytes': 'queueBytes',
-  'partial-flush-ms': 'partialFlushMs', 'poll-ms': 'pollMs', 'ping-ms': 'pingMs', port: 'port',
+  'partial-flush-ms': 'partialFlushMs', 'poll-ms': 'pollMs', 'ping-ms': 'pingMs', 'rotate-wait-ms': 'rotateWaitMs', port: 'port',
   'max-connections': 'maxConnections', 'max-subscriptions': 'maxSubscriptions', 'message-rate': 'messageRate', 'message-burst': 'messageBurst',
 };
 

@@ -48,6 +48,8 @@ export interface ServiceOptions {
   pollMs?: number;
   /** Keepalive ping period; a connection that missed the previous pong is closed. */
   pingMs?: number;
+  /** How long a file renamed away or deleted is still read after its end, for lines written before the writer reopened. */
+  rotateWaitMs?: number;
   /** Worker threads for catching up on large backlogs. */
   workers?: number;
   /** Bearer tokens; none: anyone who can reach the port may read every source. */
@@ -79,6 +81,7 @@ export const SERVICE_DEFAULTS = {
   partialFlushMs: 1000,
   pollMs: 250,
   pingMs: 30_000,
+  rotateWaitMs: 5000,
   maxConnections: 256,
   maxSubscriptions: 32,
   messageRate: 100,
@@ -111,6 +114,7 @@ export interface ResolvedService {
   partialFlushMs: number;
   pollMs: number;
   pingMs: number;
+  rotateWaitMs: number;
   workers: number;
   tokens: ResolvedToken[];
   origins: string[];
@@ -126,7 +130,7 @@ export interface ResolvedService {
 const FORMATS: readonly Format[] = ['auto', 'classic', 'logfmt', 'json'];
 const POLICIES: readonly Policy[] = ['block', 'drop', 'disconnect'];
 const SERVICE_KEYS = new Set([
-  'host', 'port', 'sources', 'batchBytes', 'batchDelayMs', 'queueBytes', 'partialFlushMs', 'pollMs', 'pingMs', 'workers',
+  'host', 'port', 'sources', 'batchBytes', 'batchDelayMs', 'queueBytes', 'partialFlushMs', 'pollMs', 'pingMs', 'rotateWaitMs', 'workers',
   'tokens', 'origins', 'tls', 'maxConnections', 'maxSubscriptions', 'messageRate', 'messageBurst', 'perMessageDeflate', 'warn',
 ]);
 const SOURCE_KEYS = new Set(['name', 'globs', 'format', 'tz', 'policy', 'roots']);
@@ -265,6 +269,7 @@ export function resolveService(options: ServiceOptions): ResolvedService {
     partialFlushMs: int('partialFlushMs', options.partialFlushMs, 1, 3_600_000, SERVICE_DEFAULTS.partialFlushMs),
     pollMs: int('pollMs', options.pollMs, 10, 60_000, SERVICE_DEFAULTS.pollMs),
     pingMs: int('pingMs', options.pingMs, 50, 3_600_000, SERVICE_DEFAULTS.pingMs),
+    rotateWaitMs: int('rotateWaitMs', options.rotateWaitMs, 0, 3_600_000, SERVICE_DEFAULTS.rotateWaitMs),
     workers: int('workers', options.workers, 1, 256, availableParallelism()),
     tokens: resolveTokens(options.tokens, names),
     origins: resolveOrigins(options.origins),

@@ -147,7 +147,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         }
         if (decoded.source !== src.config.name) throw new RequestError('bad_request', `the cursor belongs to source "${decoded.source}", not "${src.config.name}"`);
         for (const e of decoded.entries) {
-          const f = src.find(e.dev, e.ino);
+          // Rotated to a name the globs do not match: found again by identity, so it is finished.
+          const f = src.adopt(e.dev, e.ino);
           if (f && fingerprint(f.fd, e.fpLength).fp === e.fp && fstatSync(f.fd).size >= e.offset) at.set(f, { offset: e.offset, line: e.line });
           else gaps.push({ file: e.path, from: e.offset, to: null, reason: 'file_gone' });
         }
@@ -225,7 +226,21 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     if (!src) throw new RequestError('unknown_source', `no source "${msg.source}" (known: ${visible(c.grant).map((s) => s.config.name).join(', ')})`);
     const filter = checkFilter(msg.filter);
     if (typeof filter === 'string') throw new RequestError('bad_request', filter);
-    const where = await resolveFrom(src, msg.from);
+    // Hold the files while the start is found (counting lines yields): none is closed under us.
+    const held = [...src.files.values()];
+    for (const f of held) f.readers++;
+    let where;
+    try {
+      where = await resolveFrom(src, msg.from);
+    } finally {
+      for (const f of held) {
+        f.readers--;
+        src.release(f);
+      }
+    }
+    // Files that appeared meanwhile are new: from their start. Files let go meanwhile are dropped.
+    for (const f of src.liveFiles()) if (!where.at.has(f) && !held.includes(f)) where.at.set(f, { offset: 0, line: 1 });
+    for (const f of [...where.at.keys()]) if (!src.files.has(f.seq)) where.at.delete(f);
     if (c.ws.readyState !== WebSocket.OPEN) return; // gone meanwhile
     const sub = new Subscription(id, src, filter as Filter, engine, {
       send: (frame, done) => c.ws.send(frame, { binary: false }, () => done()),
@@ -236,6 +251,9 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       },
     });
     c.subs.set(id, sub);
+    sub.onEnd = () => {
+      if (c.subs.get(id) === sub) c.subs.delete(id);
+    };
     sub.start(where.at, where.gaps);
   }
 

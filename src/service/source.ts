@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import { closeSync, fstatSync, readdirSync, readlinkSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { crc32c } from '../crc32c.js';
+import { findByIdentity } from '../durability/position.js';
 import type { ResolvedSource } from './config.js';
 import { Confinement } from './paths.js';
 
@@ -37,6 +38,10 @@ export interface TrackedFile {
   format: 'classic' | 'logfmt' | 'json' | null;
   /** Where a renamed file went (null if deleted or unknown). */
   movedTo: string | null;
+  /** performance.now() when it stopped being live (renamed away or deleted). */
+  goneAt: number;
+  /** The size it had when it was last found truncated (readers short of it have lost bytes). */
+  truncatedFrom: number;
   /** Subscription readers on this file: a file no longer live is closed when none is left. */
   readers: number;
   /** A known (offset, line) pair, the furthest any reader got: counting lines restarts here. */
@@ -94,7 +99,7 @@ export class Source extends EventEmitter {
   /** Tracked files by seq, oldest first (Map keeps insertion order). */
   readonly files = new Map<number, TrackedFile>();
   private readonly patterns: { dir: string; re: RegExp }[];
-  private readonly watchers: FSWatcher[] = [];
+  private readonly watchers = new Map<string, FSWatcher>();
   private timer: NodeJS.Timeout | null = null;
   private checkQueued = false;
   private fullCheck = false;
@@ -110,18 +115,29 @@ export class Source extends EventEmitter {
     this.config = config;
     this.confinement = new Confinement(config.roots, onRefuse);
     this.patterns = config.globs.map((g) => ({ dir: dirname(g), re: globRegex(basename(g)) }));
+    // Every subscription listens: there is no sensible maximum.
+    this.setMaxListeners(0);
     this.check();
-    for (const dir of new Set(this.patterns.map((p) => p.dir))) {
-      try {
-        const w = watch(dir, { persistent: false }, (event, name) => this.queueCheck(event === 'change' && name ? join(dir, name) : null));
-        w.on('error', () => { /* the directory went away: polling keeps looking */ });
-        this.watchers.push(w);
-      } catch {
-        // No such directory yet, or no inotify: polling covers it.
-      }
-    }
     this.timer = setInterval(() => this.check(), pollMs);
     this.timer.unref();
+  }
+
+  /** inotify on each directory of the globs; one that does not exist yet is tried again at every poll. */
+  private watchDirs(): void {
+    for (const dir of new Set(this.patterns.map((p) => p.dir))) {
+      if (this.watchers.has(dir)) continue;
+      try {
+        const w = watch(dir, { persistent: false }, (event, name) => this.queueCheck(event === 'change' && name ? join(dir, name) : null));
+        w.on('error', () => {
+          // The directory went away: polling keeps looking, and watches it again once it is back.
+          w.close();
+          this.watchers.delete(dir);
+        });
+        this.watchers.set(dir, w);
+      } catch {
+        // No such directory yet, or no inotify: polling covers it meanwhile.
+      }
+    }
   }
 
   override on<E extends keyof SourceEvents>(event: E, listener: SourceEvents[E]): this {
@@ -180,6 +196,7 @@ export class Source extends EventEmitter {
   /** Look at the files: new ones, growth, truncation, renames and deletions. */
   check(): void {
     if (this.closed) return;
+    if (this.watchers.size < new Set(this.patterns.map((p) => p.dir)).size) this.watchDirs();
     const now = performance.now();
     const seen = new Set<TrackedFile>();
     const fresh: TrackedFile[] = [];
@@ -195,12 +212,7 @@ export class Source extends EventEmitter {
       if (!f) {
         const fd = this.confinement.open(path);
         if (fd === null) continue;
-        const real = fstatSync(fd);
-        f = {
-          seq: this.nextSeq++, path, dev: real.dev, ino: real.ino, fd, size: real.size, ...fingerprint(fd, real.size),
-          live: true, generation: 0, grewAt: now, format: null, movedTo: null, readers: 0, known: { offset: 0, line: 1 },
-        };
-        this.files.set(f.seq, f);
+        f = this.track(path, fd, now);
         fresh.push(f);
       }
       f.path = path;
@@ -212,6 +224,7 @@ export class Source extends EventEmitter {
       if (f.live && !seen.has(f)) {
         // Renamed away or deleted: still readable through its descriptor until every reader is done.
         f.live = false;
+        f.goneAt = now;
         f.movedTo = gone ? null : currentPath(f.fd);
         this.emit('rotate', f, gone ? 'deleted' : 'renamed');
         this.release(f);
@@ -258,12 +271,50 @@ export class Source extends EventEmitter {
 
   /** A file was found shorter than what was read of it: every reader starts it again at 0. */
   truncated(f: TrackedFile, now = performance.now()): void {
+    f.truncatedFrom = f.size;
     f.generation++;
     f.size = fstatSync(f.fd).size;
     Object.assign(f, fingerprint(f.fd, f.size));
     f.known = { offset: 0, line: 1 };
     f.grewAt = now;
     this.emit('rotate', f, 'truncated');
+  }
+
+  private track(path: string, fd: number, now: number): TrackedFile {
+    const real = fstatSync(fd);
+    const f: TrackedFile = {
+      seq: this.nextSeq++, path, dev: real.dev, ino: real.ino, fd, size: real.size, ...fingerprint(fd, real.size),
+      live: true, generation: 0, grewAt: now, format: null, movedTo: null, goneAt: 0, truncatedFrom: 0, readers: 0, known: { offset: 0, line: 1 },
+    };
+    this.files.set(f.seq, f);
+    return f;
+  }
+
+  /**
+   * A file this source no longer follows (rotated to a name its globs do not
+   * match), found again by device + inode in the globs' directories, so that
+   * a cursor into it can be finished. Tracked as not live; undefined if gone.
+   */
+  adopt(dev: number, ino: number): TrackedFile | undefined {
+    const known = this.find(dev, ino);
+    if (known) return known;
+    for (const dir of new Set(this.patterns.map((p) => p.dir))) {
+      const path = findByIdentity(dir, dev, ino);
+      if (path === null) continue;
+      const fd = this.confinement.open(path);
+      if (fd === null) continue;
+      const now = performance.now();
+      const f = this.track(path, fd, now);
+      if (f.dev !== dev || f.ino !== ino) {
+        this.files.delete(f.seq);
+        closeSync(fd);
+        continue;
+      }
+      f.live = false;
+      f.goneAt = now;
+      return f;
+    }
+    return undefined;
   }
 
   /** A file no longer live that no subscription still reads: close it. */
@@ -280,7 +331,7 @@ export class Source extends EventEmitter {
   close(): void {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
-    for (const w of this.watchers) w.close();
+    for (const w of this.watchers.values()) w.close();
     for (const f of this.files.values()) {
       try {
         closeSync(f.fd);

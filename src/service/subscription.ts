@@ -74,6 +74,9 @@ export class Subscription {
   private readonly onGrow: (f: TrackedFile) => void;
   private readonly onRotate: (f: TrackedFile, reason: RotateReason) => void;
 
+  /** Called once when the subscription ends (closed, failed or its connection dropped for being slow). */
+  onEnd: (() => void) | null = null;
+
   constructor(id: string, source: Source, filter: Filter, engine: Engine, outlet: Outlet) {
     this.id = id;
     this.source = source;
@@ -127,6 +130,7 @@ export class Subscription {
     for (const r of [...this.readers.values()]) this.removeReader(r);
     if (this.timer) clearTimeout(this.timer);
     this.wake();
+    this.onEnd?.();
   }
 
   get isClosed(): boolean {
@@ -195,6 +199,7 @@ export class Subscription {
         if (this.live && this.source.config.policy === 'disconnect') {
           this.sendJson({ op: 'error', id: this.id, code: 'slow_consumer', message: `the send queue passed ${options.queueBytes} bytes` });
           this.outlet.drop();
+          this.close();
           return;
         }
         const dropping = this.live && this.source.config.policy === 'drop';
@@ -252,7 +257,8 @@ export class Subscription {
       else this.source.verify(f, size);
     }
     if (r.generation !== f.generation) {
-      // Truncated (copytruncate): read again from the start.
+      // Truncated (copytruncate): read again from the start; what this reader had not read of the old content is gone.
+      if (r.pos < f.truncatedFrom) this.sendJson({ op: 'gap', id: this.id, file: f.path, from: r.pos, to: f.truncatedFrom, reason: 'truncated' });
       r.generation = f.generation;
       r.pos = 0;
       r.line = 1;
@@ -261,7 +267,9 @@ export class Subscription {
     if (size === r.pos) {
       r.partialSince = null;
       if (!f.live && this.source.files.has(f.seq)) {
-        // Rotated away or deleted, and read to its end.
+        // Rotated away or deleted and read to its end: lines the writer adds before it reopens are still read for a while.
+        const wait = this.engine.options.rotateWaitMs - (performance.now() - f.goneAt);
+        if (wait > 0) return wait;
         this.removeReader(r);
       }
       return false;
