@@ -710,3 +710,68 @@ test('service options are checked with messages that name the setting', async ()
     });
   }
 });
+
+test('durable subscriptions: after a restart the same name goes on after its last ack; one at a time; content replaced while down starts at 0', async () => {
+  const dir = freshDir();
+  const path = join(dir, 'app.log');
+  const text = lines(0, 3000);
+  writeFileSync(path, text);
+  const checkpoint = join(dir, 'service.checkpoint');
+  const all = expected(path, text);
+  let svc = await serve(dir, { checkpoint, batchBytes: 16 << 10 });
+  let c = await Client.connect(svc.url);
+  try {
+    c.send({ op: 'subscribe', id: 'a', source: 'app', from: 'start', durable: 'billing' });
+    await c.until(() => c.of('a', 'caught_up').length > 0, 'caught up');
+    const frames = c.of('a', 'records');
+    assert.ok(frames.length > 4);
+    const upTo = frames.slice(0, 3).reduce((n, f) => n + (f.count as number), 0);
+    c.send({ op: 'ack', id: 'a', cursor: frames[2].cursor });
+    // The same durable name twice at once is refused; ack is only for durable subscriptions.
+    c.send({ op: 'subscribe', id: 'b', source: 'app', durable: 'billing' });
+    c.send({ op: 'subscribe', id: 'n', source: 'app' });
+    c.send({ op: 'ack', id: 'n', cursor: frames[2].cursor });
+    await c.until(() => c.of('b', 'error').length > 0 && c.of('n', 'error').length > 0, 'refusals');
+    assert.equal(c.of('b', 'error')[0].code, 'durable_in_use');
+    assert.equal(c.of('n', 'error')[0].code, 'bad_request');
+    await c.close();
+    await svc.close();
+    appendFileSync(path, lines(3000, 10));
+    svc = await serve(dir, { checkpoint });
+    c = await Client.connect(svc.url);
+    // `from` is ignored for a durable name seen before.
+    c.send({ op: 'subscribe', id: 'a2', source: 'app', from: 'end', durable: 'billing' });
+    const rest = await c.waitRecords('a2', 3010 - upTo);
+    assert.equal(c.of('a2', 'subscribed')[0].resumed, true);
+    assert.deepEqual([...all.slice(0, upTo), ...rest], expected(path, readFileSync(path, 'utf8')));
+    c.send({ op: 'ack', id: 'a2', cursor: c.of('a2', 'records').at(-1)!.cursor });
+    await new Promise((r) => setTimeout(r, 50));
+    await c.close();
+    await svc.close();
+    // Replaced while the service was down (same inode, new content): from 0, with a gap that says so.
+    const fresh = lines(0, 5, 'replaced');
+    truncateSync(path, 0);
+    appendFileSync(path, fresh);
+    svc = await serve(dir, { checkpoint });
+    c = await Client.connect(svc.url);
+    c.send({ op: 'subscribe', id: 'a3', source: 'app', durable: 'billing' });
+    const got = await c.waitRecords('a3', 5);
+    assert.deepEqual(got, expected(path, fresh));
+    assert.equal(c.of('a3', 'gap')[0]?.reason, 'truncated');
+    c.send({ op: 'subscribe', id: 'x', source: 'app', durable: 'bad name!' });
+    await c.until(() => c.of('x', 'error').length > 0, 'bad durable name refused');
+  } finally {
+    await c.close();
+    await svc.close();
+  }
+  const open = await serve(dir);
+  const c2 = await Client.connect(open.url);
+  try {
+    c2.send({ op: 'subscribe', id: 'd', source: 'app', durable: 'billing' });
+    await c2.until(() => c2.of('d', 'error').length > 0, 'no checkpoint: refused');
+    assert.match(String(c2.of('d', 'error')[0].message), /--checkpoint/);
+  } finally {
+    await c2.close();
+    await open.close();
+  }
+});

@@ -57,6 +57,9 @@ Options (flags override the config file):
   --partial-flush-ms N  send a last line without LF after this long (default ${SERVICE_DEFAULTS.partialFlushMs})
   --poll-ms N         polling period beside inotify (default ${SERVICE_DEFAULTS.pollMs})
   --ping-ms N         keepalive ping period (default ${SERVICE_DEFAULTS.pingMs})
+  --checkpoint FILE   keep durable subscriptions' acknowledged positions in FILE
+                      (a write-ahead log); without it "durable" is refused
+  --checkpoint-ms N   commit (fsync) the checkpoint every N ms (default ${SERVICE_DEFAULTS.checkpointMs})
   --rotate-wait-ms N  keep reading a file renamed away or deleted this long after its end (default ${SERVICE_DEFAULTS.rotateWaitMs})
   -h, --help          this help
 
@@ -67,7 +70,7 @@ Endpoints: / (live viewer), /ws (WebSocket), /metrics, /stats, /healthz,
 
 const KNOBS: Record<string, keyof ServiceOptions> = {
   workers: 'workers', 'batch-bytes': 'batchBytes', 'batch-delay-ms': 'batchDelayMs', 'queue-bytes': 'queueBytes',
-  'partial-flush-ms': 'partialFlushMs', 'poll-ms': 'pollMs', 'ping-ms': 'pingMs', 'rotate-wait-ms': 'rotateWaitMs', port: 'port',
+  'partial-flush-ms': 'partialFlushMs', 'poll-ms': 'pollMs', 'ping-ms': 'pingMs', 'rotate-wait-ms': 'rotateWaitMs', 'checkpoint-ms': 'checkpointMs', port: 'port',
   'max-connections': 'maxConnections', 'max-subscriptions': 'maxSubscriptions', 'message-rate': 'messageRate', 'message-burst': 'messageBurst',
 };
 
@@ -91,6 +94,7 @@ function parse(args: string[], demo: boolean) {
     options['tls-cert'] = { type: 'string' };
     options['tls-key'] = { type: 'string' };
     options['per-message-deflate'] = { type: 'boolean' };
+    options.checkpoint = { type: 'string' };
   }
   const parsed = parseFlags(args, options, `logwire ${demo ? 'demo' : 'serve'} --help`);
   if (parsed.positionals.length) usage(`unexpected argument ${JSON.stringify(parsed.positionals[0])} (see logwire ${demo ? 'demo' : 'serve'} --help)`);
@@ -99,6 +103,7 @@ function parse(args: string[], demo: boolean) {
 
 function applyFlags(values: Record<string, unknown>, into: ServiceOptions): void {
   if (values.host !== undefined) into.host = values.host as string;
+  if (values.checkpoint !== undefined) into.checkpoint = values.checkpoint as string;
   for (const [flag, key] of Object.entries(KNOBS)) {
     const v = values[flag] as string | undefined;
     if (v === undefined) continue;

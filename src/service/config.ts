@@ -50,6 +50,10 @@ export interface ServiceOptions {
   pingMs?: number;
   /** How long a file renamed away or deleted is still read after its end, for lines written before the writer reopened. */
   rotateWaitMs?: number;
+  /** The checkpoint write-ahead log (durable subscriptions' acknowledged positions); none: no durable subscriptions. */
+  checkpoint?: string;
+  /** Group commit: the checkpoint is written and fsynced this often. */
+  checkpointMs?: number;
   /** Worker threads for catching up on large backlogs. */
   workers?: number;
   /** Bearer tokens; none: anyone who can reach the port may read every source. */
@@ -82,6 +86,7 @@ export const SERVICE_DEFAULTS = {
   pollMs: 250,
   pingMs: 30_000,
   rotateWaitMs: 5000,
+  checkpointMs: 200,
   maxConnections: 256,
   maxSubscriptions: 32,
   messageRate: 100,
@@ -115,6 +120,8 @@ export interface ResolvedService {
   pollMs: number;
   pingMs: number;
   rotateWaitMs: number;
+  checkpoint: string | null;
+  checkpointMs: number;
   workers: number;
   tokens: ResolvedToken[];
   origins: string[];
@@ -130,7 +137,7 @@ export interface ResolvedService {
 const FORMATS: readonly Format[] = ['auto', 'classic', 'logfmt', 'json'];
 const POLICIES: readonly Policy[] = ['block', 'drop', 'disconnect'];
 const SERVICE_KEYS = new Set([
-  'host', 'port', 'sources', 'batchBytes', 'batchDelayMs', 'queueBytes', 'partialFlushMs', 'pollMs', 'pingMs', 'rotateWaitMs', 'workers',
+  'host', 'port', 'sources', 'batchBytes', 'batchDelayMs', 'queueBytes', 'partialFlushMs', 'pollMs', 'pingMs', 'rotateWaitMs', 'checkpoint', 'checkpointMs', 'workers',
   'tokens', 'origins', 'tls', 'maxConnections', 'maxSubscriptions', 'messageRate', 'messageBurst', 'perMessageDeflate', 'warn',
 ]);
 const SOURCE_KEYS = new Set(['name', 'globs', 'format', 'tz', 'policy', 'roots']);
@@ -270,6 +277,8 @@ export function resolveService(options: ServiceOptions): ResolvedService {
     pollMs: int('pollMs', options.pollMs, 10, 60_000, SERVICE_DEFAULTS.pollMs),
     pingMs: int('pingMs', options.pingMs, 50, 3_600_000, SERVICE_DEFAULTS.pingMs),
     rotateWaitMs: int('rotateWaitMs', options.rotateWaitMs, 0, 3_600_000, SERVICE_DEFAULTS.rotateWaitMs),
+    checkpoint: options.checkpoint === undefined ? null : typeof options.checkpoint === 'string' && options.checkpoint !== '' ? resolve(options.checkpoint) : bad('checkpoint', 'the path of a checkpoint file', options.checkpoint),
+    checkpointMs: int('checkpointMs', options.checkpointMs, 1, 60_000, SERVICE_DEFAULTS.checkpointMs),
     workers: int('workers', options.workers, 1, 256, availableParallelism()),
     tokens: resolveTokens(options.tokens, names),
     origins: resolveOrigins(options.origins),

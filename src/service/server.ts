@@ -22,6 +22,8 @@ import { HEADERS_KEPT, HEADERS_TIMEOUT_MS, MAX_HEADER_BYTES, MAX_HEADERS, RateLi
 import { followedPath } from './paths.js';
 import { lastLineEnd, lineAt, nextLineStart, seekTime } from './seek.js';
 import { fingerprint, Source, type TrackedFile } from './source.js';
+import { checkPosition, positionOf, type FilePosition } from '../durability/position.js';
+import { CheckpointStore } from '../durability/wal.js';
 import { Subscription, type Engine } from './subscription.js';
 
 export type { ServiceOptions, SourceConfig, TokenConfig } from './config.js';
@@ -32,6 +34,12 @@ export interface Service {
   readonly port: number;
   readonly options: ResolvedService;
   close(): Promise<void>;
+}
+
+/** A durable subscription's acknowledged position in one file, as the checkpoint keeps it. */
+type DurablePosition = FilePosition & { path: string };
+interface DurableState {
+  positions: DurablePosition[];
 }
 
 /** A client mistake, answered with an `error` frame. */
@@ -48,6 +56,8 @@ interface Connection {
   /** The sources its token may read. */
   grant: Grant;
   subs: Map<string, Subscription>;
+  /** Subscription id → its durable checkpoint key. */
+  durable: Map<string, string>;
   /** Messages are handled one after the other, in the order they came. */
   chain: Promise<void>;
   rate: RateLimit;
@@ -115,7 +125,15 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     e2e: (ms) => { sums.e2e += ms; e2e.record(ms); },
     parse: (ms) => { sums.parse += ms; parse.record(ms); },
   };
+  // Durable subscriptions' acknowledged positions, in the checkpoint write-ahead log.
+  const store = o.checkpoint === null ? null : CheckpointStore.open(o.checkpoint, {
+    syncMs: o.checkpointMs,
+    onError: (err) => o.warn(err.message),
+  });
+  for (const m of store?.recovery.messages ?? []) o.warn(m);
   const conns = new Set<Connection>();
+  /** Durable names with an open subscription: one at a time each. */
+  const durableInUse = new Set<string>();
   let nextConn = 1;
   /** Upgrades accepted whose WebSocket is not open yet: they count against maxConnections. */
   let upgrading = 0;
@@ -211,6 +229,50 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     }
   }
 
+  /** Where a durable subscription left off: each file found again by identity and checked before it is trusted. */
+  function resumeDurable(src: Source, saved: DurableState): { at: Map<TrackedFile, { offset: number; line: number }>; gaps: { file: string; from: number; to: number | null; reason: string }[] } {
+    src.check();
+    const at = new Map<TrackedFile, { offset: number; line: number }>();
+    const gaps: { file: string; from: number; to: number | null; reason: string }[] = [];
+    for (const pos of saved.positions) {
+      const f = src.adopt(pos.dev, pos.ino);
+      if (!f) {
+        gaps.push({ file: pos.path, from: pos.offset, to: null, reason: 'file_gone' });
+        continue;
+      }
+      if (checkPosition(f.fd, fstatSync(f.fd), pos) === 'same') at.set(f, { offset: pos.offset, line: pos.line });
+      else {
+        // Truncated or replaced while the service was down: the new content from 0, and say so.
+        at.set(f, { offset: 0, line: 1 });
+        gaps.push({ file: f.path, from: pos.offset, to: null, reason: 'truncated' });
+      }
+    }
+    for (const f of src.liveFiles()) if (!at.has(f)) at.set(f, { offset: 0, line: 1 });
+    return { at, gaps };
+  }
+
+  /** `{"op":"ack","id","cursor"}`: a durable subscriber has everything up to the cursor; the checkpoint may move there. */
+  function ack(c: Connection, m: Record<string, unknown>): void {
+    const sub = typeof m.id === 'string' ? c.subs.get(m.id) : undefined;
+    if (!sub) throw new RequestError('unknown_id', `no subscription ${JSON.stringify(m.id)} on this connection`);
+    const key = c.durable.get(m.id as string);
+    if (key === undefined || !store) throw new RequestError('bad_request', 'ack is for durable subscriptions (subscribe with "durable")');
+    let decoded;
+    try {
+      decoded = decodeCursor(m.cursor);
+    } catch (err) {
+      throw new RequestError('bad_request', (err as Error).message);
+    }
+    if (decoded.source !== sub.source.config.name) throw new RequestError('bad_request', `the cursor belongs to source "${decoded.source}"`);
+    const positions: DurablePosition[] = decoded.entries.map((e) => {
+      const f = sub.source.find(e.dev, e.ino);
+      // With the bytes just before the offset, so that a resume can tell the same content from new.
+      if (f && fingerprint(f.fd, e.fpLength).fp === e.fp) return { path: f.path, ...positionOf(f.fd, fstatSync(f.fd), e.offset, e.line) };
+      return { path: e.path, dev: e.dev, ino: e.ino, fp: e.fp, fpLength: e.fpLength, offset: e.offset, line: e.line, crcBefore: 0, crcLength: 0 };
+    });
+    store.put(key, { positions } satisfies DurableState);
+  }
+
   async function subscribe(c: Connection, msg: Record<string, unknown>): Promise<void> {
     const id = msg.id;
     if (typeof id !== 'string' || id === '' || id.length > 128) throw new RequestError('bad_request', '"id" must be a string of 1 to 128 characters');
@@ -226,12 +288,25 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     if (!src) throw new RequestError('unknown_source', `no source "${msg.source}" (known: ${visible(c.grant).map((s) => s.config.name).join(', ')})`);
     const filter = checkFilter(msg.filter);
     if (typeof filter === 'string') throw new RequestError('bad_request', filter);
+    let durable: string | null = null;
+    if (msg.durable !== undefined) {
+      if (typeof msg.durable !== 'string' || !/^[A-Za-z0-9_.-]{1,128}$/.test(msg.durable)) throw new RequestError('bad_request', '"durable" must be a name of 1 to 128 letters, digits, "_", "." or "-"');
+      if (!store) throw new RequestError('bad_request', 'durable subscriptions need a checkpoint: start the service with --checkpoint FILE');
+      durable = `durable:${src.config.name}:${msg.durable}`;
+      if (durableInUse.has(durable)) throw new RequestError('durable_in_use', `the durable subscription "${msg.durable}" of source "${src.config.name}" is open on another subscription`);
+    }
+    const saved = durable === null ? undefined : (store!.get(durable) as DurableState | undefined);
+    if (durable !== null) durableInUse.add(durable);
     // Hold the files while the start is found (counting lines yields): none is closed under us.
     const held = [...src.files.values()];
     for (const f of held) f.readers++;
     let where;
     try {
-      where = await resolveFrom(src, msg.from);
+      // A durable name seen before goes on after its last acknowledged cursor, whatever `from` says.
+      where = saved ? resumeDurable(src, saved) : await resolveFrom(src, msg.from);
+    } catch (err) {
+      if (durable !== null) durableInUse.delete(durable);
+      throw err;
     } finally {
       for (const f of held) {
         f.readers--;
@@ -241,7 +316,11 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     // Files that appeared meanwhile are new: from their start. Files let go meanwhile are dropped.
     for (const f of src.liveFiles()) if (!where.at.has(f) && !held.includes(f)) where.at.set(f, { offset: 0, line: 1 });
     for (const f of [...where.at.keys()]) if (!src.files.has(f.seq)) where.at.delete(f);
-    if (c.ws.readyState !== WebSocket.OPEN) return; // gone meanwhile
+    if (c.ws.readyState !== WebSocket.OPEN) {
+      // gone meanwhile
+      if (durable !== null) durableInUse.delete(durable);
+      return;
+    }
     const sub = new Subscription(id, src, filter as Filter, engine, {
       send: (frame, done) => c.ws.send(frame, { binary: false }, () => done()),
       get open() { return c.ws.readyState === WebSocket.OPEN; },
@@ -251,10 +330,15 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       },
     });
     c.subs.set(id, sub);
+    if (durable !== null) c.durable.set(id, durable);
     sub.onEnd = () => {
       if (c.subs.get(id) === sub) c.subs.delete(id);
+      if (durable !== null && c.durable.get(id) === durable) {
+        c.durable.delete(id);
+        durableInUse.delete(durable);
+      }
     };
-    sub.start(where.at, where.gaps);
+    sub.start(where.at, where.gaps, saved ? { resumed: true } : {});
   }
 
   async function onMessage(c: Connection, data: Buffer, isBinary: boolean): Promise<void> {
@@ -275,8 +359,10 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         sub.close();
         c.subs.delete(m.id as string);
         c.ws.send(JSON.stringify({ op: 'unsubscribed', id: m.id }));
+      } else if (m.op === 'ack') {
+        ack(c, m);
       } else {
-        sendError(c, m.id, 'bad_message', `unknown op ${JSON.stringify(m.op)} (subscribe, unsubscribe)`);
+        sendError(c, m.id, 'bad_message', `unknown op ${JSON.stringify(m.op)} (subscribe, unsubscribe, ack)`);
       }
     } catch (err) {
       if (err instanceof RequestError) sendError(c, m.id, err.code, err.message);
@@ -353,6 +439,11 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     metric('logwire_connections', 'gauge', 'Open WebSocket connections.', [['', conns.size]]);
     metric('logwire_refused_total', 'counter', 'Requests, messages and subscriptions refused, by reason.', Object.entries(refused).map(([k, v]) => [`{reason="${k}"}`, v]));
     metric('logwire_source_refused_files', 'gauge', 'Paths a source\'s globs matched that lead outside its roots (not opened).', srcs.map((s) => [`{source="${esc(s.config.name)}"}`, s.confinement.refused.size]));
+    if (store) {
+      metric('logwire_checkpoint_commits_total', 'counter', 'Group commits of the checkpoint log.', [['', store.commits]]);
+      metric('logwire_checkpoint_failures_total', 'counter', 'Checkpoint writes or fsyncs that failed (the checkpoint stayed where it was).', [['', store.failures]]);
+      metric('logwire_checkpoint_corrupt_records', 'gauge', 'Damaged records found in the checkpoint at start (the rest of that file was skipped).', [['', store.recovery.corrupt]]);
+    }
     metric('logwire_worker_busy_ratio', 'gauge', 'Share of the time since start the worker pool was parsing a backlog.', [['', busyRatio()]]);
     metric('logwire_resident_memory_bytes', 'gauge', 'Resident set size of the service.', [['', process.memoryUsage().rss]]);
     for (const [name, help, rec, sum] of [
@@ -483,7 +574,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
 
   function onConnection(ws: WebSocket, grant: Grant): void {
     const c: Connection = {
-      n: nextConn++, ws, alive: true, grant, subs: new Map(), chain: Promise.resolve(),
+      n: nextConn++, ws, alive: true, grant, subs: new Map(), durable: new Map(), chain: Promise.resolve(),
       rate: new RateLimit(o.messageRate, o.messageBurst), dropped: 0, droppedAt: 0,
     };
     conns.add(c);
@@ -564,6 +655,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         for (const s of sources.values()) s.close();
         await poolQueue;
         await (pool as WorkerPool | null)?.close();
+        store?.close();
       })();
       return closing;
     },

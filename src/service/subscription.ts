@@ -99,11 +99,11 @@ export class Subscription {
   }
 
   /** Start reading: `at` gives each file's starting (offset, line); gaps are reported first. */
-  start(at: Map<TrackedFile, { offset: number; line: number }>, gaps: { file: string; from: number; to: number | null; reason: string }[]): void {
+  start(at: Map<TrackedFile, { offset: number; line: number }>, gaps: { file: string; from: number; to: number | null; reason: string }[], extra: object = {}): void {
     for (const [f, p] of at) this.addReader(f, p.offset, p.line);
     this.source.on('grow', this.onGrow);
     this.source.on('rotate', this.onRotate);
-    this.sendJson({ op: 'subscribed', id: this.id, source: this.source.config.name, files: [...this.readers.values()].map((r) => ({ file: r.file.path, offset: r.pos })) });
+    this.sendJson({ op: 'subscribed', id: this.id, source: this.source.config.name, ...extra, files: [...this.readers.values()].map((r) => ({ file: r.file.path, offset: r.pos })) });
     for (const g of gaps) this.sendJson({ op: 'gap', id: this.id, ...g });
     void this.run().catch((err: Error) => {
       this.sendJson({ op: 'error', id: this.id, code: 'internal', message: err.message });
