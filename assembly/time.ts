@@ -192,6 +192,7 @@ export function resetTimestampCache(): void {
  */
 export function parseEpoch(p: usize, end: usize): bool {
   let ip: u64 = 0;
+  // Significant digits only: leading zeros do not make a number large (17 of them would overflow u64's exact range).
   let idigits = 0;
   let q = p;
   while (q < end) {
@@ -199,10 +200,10 @@ export function parseEpoch(p: usize, end: usize): bool {
     if (d > 9) break;
     if (idigits == 16) return false;
     ip = ip * 10 + d;
-    idigits++;
+    if (ip != 0) idigits++;
     q++;
   }
-  if (idigits == 0) return false;
+  if (q == p) return false;
   let frac: u64 = 0;
   let fd = 0;
   if (q < end && load<u8>(q) == 0x2e) {

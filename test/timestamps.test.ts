@@ -76,6 +76,11 @@ test('epoch numbers under time keys', () => {
   // The epoch boundary: below 1e11 is seconds.
   assert.equal(tsOf('ts=99999999999', 'UTC', 'logfmt'), '5138-11-16T09:46:39Z');
   assert.equal(tsOf('ts=100000000000', 'UTC', 'logfmt'), '1973-03-03T09:46:40.000Z');
+  // Leading zeros do not make a number long (found by the fuzz test).
+  assert.equal(tsOf('time=00000000000000001', 'UTC', 'logfmt'), '1970-01-01T00:00:01Z');
+  assert.equal(tsOf('ts="00000001714521600"', 'UTC', 'logfmt'), '2024-05-01T00:00:00Z');
+  assert.equal(tsOf('ts=00000000000000000000000000.5', 'UTC', 'logfmt'), '1970-01-01T00:00:00.5Z');
+  assert.equal(tsOf('ts=0000012345678901234567', 'UTC', 'logfmt'), null);
 });
 
 test('levels are normalized; levelRaw keeps the spelling', () => {
