@@ -1,16 +1,19 @@
-// Crash tests: `logwire parse --checkpoint` killed with SIGKILL at random
-// moments, 200 times, while a writer appends and rotates; every line must
-// come out, and a restart must go on exactly from the last durable checkpoint.
+// Crash tests: `logwire parse --checkpoint` and `logwire serve` with a durable
+// subscriber, killed with SIGKILL at random moments, 200 times each, while a
+// writer appends and rotates: every line must come out, and nothing acknowledged
+// durably (the parse's checkpoint, the subscriber's ack) may come again.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CheckpointStore } from '../src/durability/wal.js';
 import { findByIdentity, type FilePosition } from '../src/durability/position.js';
 import { Rng } from './support/random.js';
+import { serveProcess } from './support/serve-process.js';
+import { Client } from './support/ws-client.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/logwire.js', import.meta.url));
 const KILLS = Number(process.env.LOGWIRE_CRASH_RUNS ?? 200);
@@ -110,4 +113,92 @@ test(`parse --checkpoint killed ${KILLS} times while a writer appends and rotate
   assert.deepEqual(missing.slice(0, 10), [], `${missing.length} lines never printed`);
   assert.equal(seen.size, seq);
   assert.ok(existsSync(cp));
+});
+
+/** What a durable subscription's checkpoint holds: for each file (by inode), the offset acknowledged durably. */
+function durableAcked(cp: string): Map<number, number> {
+  const s = CheckpointStore.open(cp, { syncMs: 0 });
+  try {
+    const state = s.get('durable:app:d') as { positions: FilePosition[] } | undefined;
+    return new Map((state?.positions ?? []).map((p) => [p.ino, p.offset]));
+  } finally {
+    s.close();
+  }
+}
+
+test(`serve with a durable subscriber, killed ${KILLS} times while a writer appends and rotates: every line delivered, none again before the last durable ack`, { timeout: 900_000 }, async () => {
+  const rng = new Rng(7070);
+  const sdir = mkdtempSync(join(dir, 'serve-'));
+  const log = join(sdir, 'app.log');
+  const cp = join(sdir, 'service.checkpoint');
+  writeFileSync(log, '');
+  // Where every line went (its file's inode and its offset), by sequence number.
+  const where: { ino: number; offset: number }[] = [];
+  let ino = statSync(log).ino;
+  let size = 0;
+  let seq = 0;
+  let rotations = 0;
+  const append = (n: number) => {
+    let s = '';
+    for (let i = 0; i < n; i++, seq++) {
+      where.push({ ino, offset: size + s.length });
+      s += `2024-05-01 12:00:00.000 [INFO] event seq=${seq} pad=${'y'.repeat(seq % 40)}\n`;
+    }
+    appendFileSync(log, s);
+    size += s.length;
+  };
+  append(2000);
+  const received = new Map<number, number>();
+  let early = 0;
+  let again = 0;
+  let resumed = 0;
+  for (let i = 0; i <= KILLS; i++) {
+    const last = i === KILLS;
+    const acked = durableAcked(cp);
+    const svc = await serveProcess(['--source', `app=${log},format=classic`, '--checkpoint', cp, '--checkpoint-ms', '20', '--workers', '1', '--poll-ms', '50', '--rotate-wait-ms', '100']);
+    const writer = last ? null : setInterval(() => append(50), 5);
+    const c = await Client.connect(svc.url);
+    c.ws.on('message', (data) => {
+      const f = JSON.parse(data.toString()) as { op: string; cursor?: string; records?: { msg: string }[] };
+      if (f.op !== 'records') return;
+      for (const r of f.records!) {
+        const s = Number(/seq=(\d+)/.exec(r.msg)![1]);
+        const w = where[s];
+        // Acknowledged durably before this run: it must not come again.
+        if (acked.has(w.ino) && w.offset < acked.get(w.ino)!) early++;
+        if (received.has(s)) again++;
+        received.set(s, (received.get(s) ?? 0) + 1);
+      }
+      c.send({ op: 'ack', id: 'd', cursor: f.cursor });
+    });
+    c.send({ op: 'subscribe', id: 'd', source: 'app', from: 'start', durable: 'd' });
+    await c.until(() => c.of('d', 'subscribed').length > 0, 'subscribed');
+    if (c.of('d', 'subscribed')[0].resumed === true) resumed++;
+    if (last) {
+      await c.until(() => received.size >= seq, `all ${seq} lines (have ${received.size})`, 60_000);
+      await c.close();
+      await svc.stop();
+    } else {
+      await new Promise((r) => setTimeout(r, 150 + rng.int(400)));
+      if (writer) clearInterval(writer);
+      await svc.stop('SIGKILL');
+      await c.close();
+      assert.equal(early, 0, `run ${i}: lines acknowledged before it came again`);
+      if (rng.int(10) === 0) {
+        // Rotation by rename + create while the service is down.
+        renameSync(log, join(sdir, `app.log.${++rotations}`));
+        writeFileSync(log, '');
+        ino = statSync(log).ino;
+        size = 0;
+      }
+    }
+  }
+  assert.ok(rotations >= Math.min(3, KILLS / 20), `rotations: ${rotations}`);
+  const missing: number[] = [];
+  for (let s = 0; s < seq; s++) if (!received.has(s)) missing.push(s);
+  assert.deepEqual(missing.slice(0, 10), [], `${missing.length} of ${seq} lines never delivered`);
+  assert.equal(early, 0);
+  // Restarts go on from the acks: every one after the first resumes, and few lines come twice.
+  assert.equal(resumed, KILLS);
+  assert.ok(again < seq / 4, `${again} of ${seq} lines delivered again`);
 });

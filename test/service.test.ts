@@ -3,14 +3,13 @@
 // and the HTTP endpoints.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseBuffer } from '../src/index.js';
 import { startService, type Service, type ServiceOptions } from '../src/service/server.js';
 import { Client } from './support/ws-client.js';
+import { serveProcess } from './support/serve-process.js';
 
 let root: string;
 before(() => { root = mkdtempSync(join(tmpdir(), 'logwire-service-')); });
@@ -524,34 +523,6 @@ function stopReading(c: Client): void {
 }
 function resumeReading(c: Client): void {
   (c.ws as unknown as { _socket: { resume(): void } })._socket.resume();
-}
-
-/** `logwire serve` in its own process (so its memory is its own); resolves with its URL. */
-async function serveProcess(args: string[]): Promise<{ url: string; child: ChildProcess; peakRss(): number; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('../../../bin/logwire.js', import.meta.url)), 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${err}`)));
-  });
-  return {
-    url,
-    child,
-    // The kernel's high-water mark of the process's resident set.
-    peakRss: () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) * 1024,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      const gone = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await gone;
-    },
-  };
 }
 
 test('a never-reading client: its queue stays bounded, memory does not grow with the file, others go on', { timeout: 180_000 }, async () => {

@@ -270,7 +270,32 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       if (f && fingerprint(f.fd, e.fpLength).fp === e.fp) return { path: f.path, ...positionOf(f.fd, fstatSync(f.fd), e.offset, e.line) };
       return { path: e.path, dev: e.dev, ino: e.ino, fp: e.fp, fpLength: e.fpLength, offset: e.offset, line: e.line, crcBefore: 0, crcLength: 0 };
     });
+    // Files the subscription still reads that this (older) cursor does not name keep their last acknowledged position.
+    const previous = (store.get(key) as DurableState | undefined)?.positions ?? [];
+    for (const p of previous) {
+      if (positions.some((q) => q.dev === p.dev && q.ino === p.ino)) continue;
+      const f = sub.source.find(p.dev, p.ino);
+      if (f && sub.position(f) !== undefined) positions.push(p);
+    }
     store.put(key, { positions } satisfies DurableState);
+  }
+
+  /**
+   * Positions a durable subscription may fall back to right now: where it
+   * starts (nothing was sent yet), and every file it begins reading from 0,
+   * committed at once so that a crash before the first ack loses no file.
+   */
+  function durableStart(key: string, at: Map<TrackedFile, { offset: number; line: number }>): void {
+    const positions: DurablePosition[] = [...at].map(([f, p]) => ({ path: f.path, ...positionOf(f.fd, fstatSync(f.fd), p.offset, p.line) }));
+    store!.put(key, { positions } satisfies DurableState);
+    store!.commit();
+  }
+
+  function durableNewFile(key: string, f: TrackedFile): void {
+    const state = (store!.get(key) as DurableState | undefined) ?? { positions: [] };
+    if (state.positions.some((p) => p.dev === f.dev && p.ino === f.ino)) return;
+    store!.put(key, { positions: [...state.positions, { path: f.path, ...positionOf(f.fd, fstatSync(f.fd), 0, 1) }] } satisfies DurableState);
+    store!.commit();
   }
 
   async function subscribe(c: Connection, msg: Record<string, unknown>): Promise<void> {
@@ -330,7 +355,12 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       },
     });
     c.subs.set(id, sub);
-    if (durable !== null) c.durable.set(id, durable);
+    if (durable !== null) {
+      const key = durable;
+      c.durable.set(id, key);
+      durableStart(key, where.at);
+      sub.onNewFile = (f) => durableNewFile(key, f);
+    }
     sub.onEnd = () => {
       if (c.subs.get(id) === sub) c.subs.delete(id);
       if (durable !== null && c.durable.get(id) === durable) {

@@ -74,6 +74,8 @@ export class Subscription {
   private readonly onGrow: (f: TrackedFile) => void;
   private readonly onRotate: (f: TrackedFile, reason: RotateReason) => void;
 
+  /** Called when a file the subscription reads from 0 appears (before anything of it is sent). */
+  onNewFile: ((f: TrackedFile) => void) | null = null;
   /** Called once when the subscription ends (closed, failed or its connection dropped for being slow). */
   onEnd: (() => void) | null = null;
 
@@ -92,7 +94,10 @@ export class Subscription {
     };
     this.onRotate = (f, reason) => {
       if (this.closed) return;
-      if (reason === 'created' && !this.readers.has(f.seq)) this.addReader(f, 0, 1);
+      if (reason === 'created' && !this.readers.has(f.seq)) {
+        this.addReader(f, 0, 1);
+        this.onNewFile?.(f);
+      }
       this.sendJson({ op: 'rotated', id: this.id, file: f.path, reason, ...(reason === 'renamed' ? { to: f.movedTo } : {}) });
       this.wake();
     };
