@@ -157,40 +157,44 @@ test(`serve with a durable subscriber, killed ${KILLS} times while a writer appe
     const acked = durableAcked(cp);
     const svc = await serveProcess(['--source', `app=${log},format=classic`, '--checkpoint', cp, '--checkpoint-ms', '20', '--workers', '1', '--poll-ms', '50', '--rotate-wait-ms', '100']);
     const writer = last ? null : setInterval(() => append(50), 5);
-    const c = await Client.connect(svc.url);
-    c.ws.on('message', (data) => {
-      const f = JSON.parse(data.toString()) as { op: string; cursor?: string; records?: { msg: string }[] };
-      if (f.op !== 'records') return;
-      for (const r of f.records!) {
-        const s = Number(/seq=(\d+)/.exec(r.msg)![1]);
-        const w = where[s];
-        // Acknowledged durably before this run: it must not come again.
-        if (acked.has(w.ino) && w.offset < acked.get(w.ino)!) early++;
-        if (received.has(s)) again++;
-        received.set(s, (received.get(s) ?? 0) + 1);
+    let c: Client | null = null;
+    try {
+      c = await Client.connect(svc.url);
+      const client = c;
+      c.ws.on('message', (data) => {
+        const f = JSON.parse(data.toString()) as { op: string; cursor?: string; records?: { msg: string }[] };
+        if (f.op !== 'records') return;
+        for (const r of f.records!) {
+          const s = Number(/seq=(\d+)/.exec(r.msg)![1]);
+          const w = where[s];
+          // Acknowledged durably before this run: it must not come again.
+          if (acked.has(w.ino) && w.offset < acked.get(w.ino)!) early++;
+          if (received.has(s)) again++;
+          received.set(s, (received.get(s) ?? 0) + 1);
+        }
+        client.send({ op: 'ack', id: 'd', cursor: f.cursor });
+      });
+      c.send({ op: 'subscribe', id: 'd', source: 'app', from: 'start', durable: 'd' });
+      await c.until(() => c!.of('d', 'subscribed').length > 0, 'subscribed');
+      if (c.of('d', 'subscribed')[0].resumed === true) resumed++;
+      if (last) {
+        await c.until(() => received.size >= seq, `all ${seq} lines (have ${received.size})`, 60_000);
+      } else {
+        await new Promise((r) => setTimeout(r, 150 + rng.int(400)));
       }
-      c.send({ op: 'ack', id: 'd', cursor: f.cursor });
-    });
-    c.send({ op: 'subscribe', id: 'd', source: 'app', from: 'start', durable: 'd' });
-    await c.until(() => c.of('d', 'subscribed').length > 0, 'subscribed');
-    if (c.of('d', 'subscribed')[0].resumed === true) resumed++;
-    if (last) {
-      await c.until(() => received.size >= seq, `all ${seq} lines (have ${received.size})`, 60_000);
-      await c.close();
-      await svc.stop();
-    } else {
-      await new Promise((r) => setTimeout(r, 150 + rng.int(400)));
+    } finally {
       if (writer) clearInterval(writer);
-      await svc.stop('SIGKILL');
-      await c.close();
-      assert.equal(early, 0, `run ${i}: lines acknowledged before it came again`);
-      if (rng.int(10) === 0) {
-        // Rotation by rename + create while the service is down.
-        renameSync(log, join(sdir, `app.log.${++rotations}`));
-        writeFileSync(log, '');
-        ino = statSync(log).ino;
-        size = 0;
-      }
+      // A kill for every run but the last; and whatever happened, no process or socket is left behind.
+      await svc.stop(last ? 'SIGTERM' : 'SIGKILL');
+      await c?.close();
+    }
+    assert.equal(early, 0, `run ${i}: lines acknowledged before it came again`);
+    if (!last && rng.int(10) === 0) {
+      // Rotation by rename + create while the service is down.
+      renameSync(log, join(sdir, `app.log.${++rotations}`));
+      writeFileSync(log, '');
+      ino = statSync(log).ino;
+      size = 0;
     }
   }
   assert.ok(rotations >= Math.min(3, KILLS / 20), `rotations: ${rotations}`);

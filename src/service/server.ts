@@ -680,8 +680,10 @@ export async function startService(options: ServiceOptions): Promise<Service> {
           c.ws.terminate();
         }
         await new Promise<void>((resolve) => wss.close(() => resolve()));
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        // Keep-alive HTTP connections would hold server.close() open: end them first.
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
+        await closed;
         for (const s of sources.values()) s.close();
         await poolQueue;
         await (pool as WorkerPool | null)?.close();

@@ -27,7 +27,11 @@ export async function serveProcess(args: string[]): Promise<{ url: string; child
       if (child.exitCode !== null || child.signalCode !== null) return;
       const gone = new Promise((resolve) => child.once('exit', resolve));
       child.kill(signal);
+      // A service that does not stop on SIGTERM within 10 s is a failure, not a hang of the tests.
+      const late = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await gone;
+      clearTimeout(late);
+      if (signal === 'SIGTERM' && child.signalCode === 'SIGKILL') throw new Error(`logwire serve did not stop on SIGTERM: ${err}`);
     },
   };
 }
