@@ -705,6 +705,9 @@ test('durable subscriptions: after a restart the same name goes on after its las
     await c.until(() => c.of('b', 'error').length > 0 && c.of('n', 'error').length > 0, 'refusals');
     assert.equal(c.of('b', 'error')[0].code, 'durable_in_use');
     assert.equal(c.of('n', 'error')[0].code, 'bad_request');
+    // The source's checkpoint: where every durable subscriber has acked to.
+    const metrics = await (await fetch(`${svc.url}/metrics`)).text();
+    assert.ok(metrics.includes(`logwire_checkpoint_offset_bytes{source="app",file="${path}"} ${all[upTo].offset}`), metrics.split('\n').filter((l) => l.includes('checkpoint')).join('\n'));
     await c.close();
     await svc.close();
     appendFileSync(path, lines(3000, 10));

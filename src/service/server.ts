@@ -278,6 +278,25 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       if (f && sub.position(f) !== undefined) positions.push(p);
     }
     store.put(key, { positions } satisfies DurableState);
+    sourceCheckpoint(sub.source);
+  }
+
+  /**
+   * The source's own checkpoint: per file, the position every durable
+   * subscriber has acknowledged (the least of theirs), never past any of them.
+   */
+  function sourceCheckpoint(src: Source): void {
+    const prefix = `durable:${src.config.name}:`;
+    const least = new Map<string, DurablePosition>();
+    for (const k of store!.keys()) {
+      if (!k.startsWith(prefix)) continue;
+      for (const p of (store!.get(k) as DurableState).positions) {
+        const id = `${p.dev}:${p.ino}`;
+        const have = least.get(id);
+        if (!have || p.offset < have.offset) least.set(id, p);
+      }
+    }
+    store!.put(`source:${src.config.name}`, { positions: [...least.values()] } satisfies DurableState);
   }
 
   /**
@@ -472,6 +491,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     if (store) {
       metric('logwire_checkpoint_commits_total', 'counter', 'Group commits of the checkpoint log.', [['', store.commits]]);
       metric('logwire_checkpoint_failures_total', 'counter', 'Checkpoint writes or fsyncs that failed (the checkpoint stayed where it was).', [['', store.failures]]);
+      const cps = [...sources.values()].flatMap((src) => ((store.get(`source:${src.config.name}`) as DurableState | undefined)?.positions ?? []).map((p) => [src, p] as const));
+      metric('logwire_checkpoint_offset_bytes', 'gauge', 'Per file, the offset every durable subscriber has acknowledged.', cps.map(([src, p]) => [`{source="${esc(src.config.name)}",file="${esc(p.path)}"}`, p.offset]));
       metric('logwire_checkpoint_corrupt_records', 'gauge', 'Damaged records found in the checkpoint at start (the rest of that file was skipped).', [['', store.recovery.corrupt]]);
     }
     metric('logwire_worker_busy_ratio', 'gauge', 'Share of the time since start the worker pool was parsing a backlog.', [['', busyRatio()]]);
