@@ -158,12 +158,14 @@ function banner(service: Service, sources: string[]): string {
   ].join('\n');
 }
 
-async function start(options: ServiceOptions): Promise<Service> {
+/** Start the service; a setting's name in an error becomes its flag when the flag set it (`given`). */
+async function start(options: ServiceOptions, given: Record<string, unknown> = {}): Promise<Service> {
   try {
     return await startService(options);
   } catch (err) {
     if (err instanceof LogwireError && err.code === ErrorCodes.INVALID_OPTION) {
-      throw createError(err.code, err.message.replace(/^([\w.]+)(?:\[\d+\])? must/, (m, k: string) => (FLAGS[k] ? `${FLAGS[k]} must` : m)));
+      const fromFlag = (k: string) => FLAGS[k] !== undefined && given[FLAGS[k].slice(2)] !== undefined;
+      throw createError(err.code, err.message.replace(/^([\w.]+)(?:\[\d+\])? must/, (m, k: string) => (fromFlag(k) ? `${FLAGS[k]} must` : m)));
     }
     throw err;
   }
@@ -187,7 +189,7 @@ export async function runServe(args: string[]): Promise<void> {
   }
   applyFlags(values, options);
   applySecurityFlags(values, options);
-  const service = await start(options);
+  const service = await start(options, values);
   process.stdout.write(banner(service, service.options.sources.map((s) => s.name)));
   await runUntilSignal(service);
 }
@@ -208,7 +210,7 @@ export async function runServiceDemo(args: string[]): Promise<void> {
   applyFlags(values, options);
   let service: Service;
   try {
-    service = await start(options);
+    service = await start(options, values);
   } catch (err) {
     // The default port is taken: the demo is happy on any port.
     if (values.port !== undefined || !(err instanceof LogwireError) || err.code !== ErrorCodes.USAGE) {
@@ -216,7 +218,7 @@ export async function runServiceDemo(args: string[]): Promise<void> {
       rmSync(dir, { recursive: true, force: true });
       throw err;
     }
-    service = await start({ ...options, port: 0 });
+    service = await start({ ...options, port: 0 }, values);
   }
   process.stdout.write(
     `logwire demo: a generator appends ~200 lines/s to ${demo.path} and rotates it every 256 KiB.\n` +
