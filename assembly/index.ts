@@ -11,6 +11,7 @@ import {
 } from './extract';
 import { extractJson, extractJsonCheck, JSON_DEEP, JSON_NOT_OBJECT, JSON_OK } from './json';
 import { resetTimestampCache, resetZoneCache } from './time';
+import { extractPattern, initPattern } from './pattern';
 
 export const MODE_SPLIT = 0;
 export const MODE_CRC = 1;
@@ -20,6 +21,7 @@ export const MODE_NDJSON = 3;
 export const FORMAT_CLASSIC = 0;
 export const FORMAT_LOGFMT = 1;
 export const FORMAT_JSON = 2;
+export const FORMAT_PATTERN = 3;
 
 export const STATUS_NEED_INPUT = 0;
 export const STATUS_OUTPUT_FULL = 1;
@@ -64,6 +66,7 @@ export function init(inputBytes: u32, maxRecordBytes: u32, outputBytes: u32): vo
   outputBase = alignedAlloc(outputCap + 64);
   carryBase = heap.alloc(maxRecord + 64);
   prefixBase = heap.alloc(PREFIX_CAP);
+  initPattern();
   setOut(outputBase);
 }
 
@@ -87,6 +90,7 @@ export function configure(fmt: i32, md: i32, flags: u32, prefixBytes: u32): void
 }
 
 export { setZone } from './time';
+export { patternPtr, patternSize } from './pattern';
 
 // ---- Stream state ----
 let pos: u64 = 0; // file offset of the next byte fed
@@ -339,6 +343,7 @@ function emit(p: usize, n: usize, len: u64, crc: u32, off: u64): void {
   let err = JSON_OK;
   if (format == FORMAT_CLASSIC) extractClassic(p, p + n);
   else if (format == FORMAT_LOGFMT) extractLogfmt(p, p + n);
+  else if (format == FORMAT_PATTERN) extractPattern(p, p + n);
   else {
     // The json extractor reads a line twice (validate, then copy): over mapped
     // pages it works on a private copy, so both passes see the same bytes.

@@ -13,7 +13,8 @@ export let zoneFixedOffset: i32 = 0;
 let zoneBucket: i64 = i64.MIN_VALUE;
 let zoneBucketOffset: i32 = 0;
 
-function localToUtc(local: i64): i64 {
+/** UTC seconds of local seconds in the configured zone. */
+export function localToUtc(local: i64): i64 {
   if (zoneIsFixed) return local - zoneFixedOffset;
   const bucket = local >= 0 ? local / 900 : (local - 899) / 900;
   if (bucket != zoneBucket) {
@@ -180,6 +181,13 @@ function parseDateTime(p: usize): i64 {
   lastValid = true;
   lastLocal = local;
   return local;
+}
+
+/** Set the timestamp that putTimestamp writes (patterns parse their own layouts). */
+export function setTimestamp(seconds: i64, frac: u32, fracDigits: i32): void {
+  tsSeconds = seconds;
+  tsFrac = frac;
+  tsFracDigits = fracDigits;
 }
 
 export function resetTimestampCache(): void {

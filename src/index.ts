@@ -8,7 +8,7 @@ import { StreamFeeder } from './engine.js';
 import { createError, ErrorCodes, ioError, LogwireError } from './errors.js';
 import { lastLineEnd } from './io/lines.js';
 import { resolveIo } from './io/window.js';
-import { DEFAULTS, resolveOptions, type Format, type ParseOptions, type ResolvedOptions } from './options.js';
+import { DEFAULTS, resolveOptions, type ConcreteFormat, type Format, type ParseOptions, type ResolvedOptions } from './options.js';
 import { WorkerPool, type FileTotals, type PoolBatch } from './pool/pool.js';
 import { WasmCore, type Flavor, type Mode } from './wasm/bridge.js';
 
@@ -21,7 +21,7 @@ export type { Service, ServiceOptions, SourceConfig } from './service/server.js'
 /** What a finished parse read. Filled in as the parse goes; complete when iteration ends. */
 export interface ParseStats {
   /** The format used (the one `auto` chose). */
-  format: Exclude<Format, 'auto'> | null;
+  format: ConcreteFormat | null;
   io: 'mmap' | 'pread' | 'stream';
   workers: number;
   bytes: number;
@@ -91,7 +91,7 @@ function withCore<T>(maxRecordBytes: number, internal: InternalOptions, use: (co
   }
 }
 
-function chooseFormat(o: ResolvedOptions, core: WasmCore, sample: Uint8Array, whole: boolean): Exclude<Format, 'auto'> {
+function chooseFormat(o: ResolvedOptions, core: WasmCore, sample: Uint8Array, whole: boolean): ConcreteFormat {
   return o.format === 'auto' ? core.detect(sample, whole) : o.format;
 }
 

@@ -3,13 +3,16 @@
 import { availableParallelism } from 'node:os';
 import { createError, ErrorCodes } from './errors.js';
 import { parseZone, type Zone } from './tz.js';
+import { compilePattern } from './pattern.js';
 
-export type Format = 'auto' | 'classic' | 'logfmt' | 'json';
+/** A format the core runs: a built-in one or a pattern (`pattern:…`, see src/pattern.ts). */
+export type ConcreteFormat = 'classic' | 'logfmt' | 'json' | `pattern:${string}`;
+export type Format = 'auto' | ConcreteFormat;
 export type IoMode = 'mmap' | 'pread';
 
 export interface ParseOptions {
-  /** Line format; 'auto' picks one from the first lines (default 'auto'). */
-  format?: Format;
+  /** Line format; 'auto' picks one from the first lines (default 'auto'); a pattern as `pattern:…` or `{ pattern }`. */
+  format?: Format | { pattern: string };
   /** Zone for timestamps without an offset: 'UTC', '+05:30' or an IANA name (default 'UTC'). */
   tz?: string;
   /** Worker threads for files (default: one per core). */
@@ -58,6 +61,17 @@ function bad(name: string, must: string, got: unknown): never {
   throw createError(ErrorCodes.INVALID_OPTION, `option "${name}" must be ${must}; got ${shown}`);
 }
 
+/** A format option as the core takes it; a pattern is compiled here so its errors come early. */
+export function resolveFormat(f: unknown, bad: (must: string, got: unknown) => never): Format {
+  const text = f !== null && typeof f === 'object' && !Array.isArray(f) && typeof (f as { pattern?: unknown }).pattern === 'string' ? `pattern:${(f as { pattern: string }).pattern}` : f;
+  if (typeof text === 'string' && text.startsWith('pattern:')) {
+    compilePattern(text.slice(8));
+    return text as Format;
+  }
+  if (!FORMATS.includes(text as Format)) bad(`one of ${FORMATS.join(', ')}, "pattern:…" or { pattern }`, f);
+  return text as Format;
+}
+
 export function resolveOptions(options: ParseOptions = {}): ResolvedOptions {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) bad('options', 'an object', options);
   for (const [key, value] of Object.entries(options)) {
@@ -65,8 +79,7 @@ export function resolveOptions(options: ParseOptions = {}): ResolvedOptions {
     // undefined means "the default"; null is a mistake, for every option alike.
     if (value === null) bad(key, 'left out or undefined for the default, not null', null);
   }
-  const format = options.format ?? DEFAULTS.format;
-  if (!FORMATS.includes(format)) bad('format', `one of ${FORMATS.join(', ')}`, format);
+  const format = resolveFormat(options.format ?? DEFAULTS.format, (must, got) => bad('format', must, got));
   const zone = parseZone(options.tz ?? DEFAULTS.tz);
   const workers = options.workers ?? availableParallelism();
   if (!Number.isInteger(workers) || workers < 1 || workers > 256) bad('workers', 'an integer from 1 to 256', workers);

@@ -29,7 +29,9 @@ Usage:
   logwire --help | --version
 
 Options for parse:
-  --format F          auto (default), classic, logfmt or json
+  --format F          auto (default), classic, logfmt, json, or pattern:PATTERN
+                      (dissect-style, e.g. 'pattern:%{@ts:%Y-%m-%d %H:%M:%S} %{@level} %{@msg}';
+                      see docs/patterns.md)
   --tz ZONE           zone for timestamps without an offset: UTC (default),
                       an offset like +05:30, or an IANA name like Europe/Berlin
   --workers N         worker threads for files (default: one per core, ${availableParallelism()} here)

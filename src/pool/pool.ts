@@ -1,6 +1,7 @@
 // The worker pool: cuts a file into chunks, hands them to workers (one WASM
 // core each), numbers lines across chunks and delivers batches in file order
 // with bounded memory.
+import type { ConcreteFormat } from '../options.js';
 import { Worker } from 'node:worker_threads';
 import { createError, ErrorCodes, LogwireError, type ErrorCode } from '../errors.js';
 import type { IoMode } from '../io/window.js';
@@ -12,7 +13,7 @@ export interface FileJob {
   path: string;
   fileName: string;
   size: number;
-  format: 'classic' | 'logfmt' | 'json';
+  format: ConcreteFormat;
   mode: Mode;
   zone: Zone;
   io: IoMode;

@@ -1,4 +1,5 @@
 // Messages between the pool (main thread) and its workers.
+import type { ConcreteFormat } from '../options.js';
 import type { Mode } from '../wasm/bridge.js';
 import type { Flavor } from '../wasm/bridge.js';
 import type { Zone } from '../tz.js';
@@ -26,7 +27,7 @@ export type ToWorker =
       lineStart: boolean;
       /** Count this chunk's LFs first and post them, so later chunks can start numbering. */
       countFirst: boolean;
-      format: 'classic' | 'logfmt' | 'json';
+      format: ConcreteFormat;
       mode: Mode;
       zone: Zone;
       io: IoMode;

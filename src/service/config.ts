@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { createError, ErrorCodes } from '../errors.js';
-import type { Format } from '../options.js';
+import { resolveFormat, type Format } from '../options.js';
 import { parseZone, type Zone } from '../tz.js';
 import { tokenDigest } from './auth.js';
 import { hasDotDot, isUnder, realpathOrNull } from './paths.js';
@@ -16,7 +16,8 @@ export interface SourceConfig {
   name: string;
   /** Paths; `*`, `?` and `[…]` may appear in the last path component only. */
   globs: string[];
-  format?: Format;
+  /** auto, classic, logfmt, json, "pattern:…" or { pattern } (docs/patterns.md). */
+  format?: Format | { pattern: string };
   tz?: string;
   /** What a live subscriber that cannot keep up gets (default 'block'). */
   policy?: Policy;
@@ -134,7 +135,6 @@ export interface ResolvedService {
   warn: (message: string) => void;
 }
 
-const FORMATS: readonly Format[] = ['auto', 'classic', 'logfmt', 'json'];
 const POLICIES: readonly Policy[] = ['block', 'drop', 'disconnect'];
 const SERVICE_KEYS = new Set([
   'host', 'port', 'sources', 'batchBytes', 'batchDelayMs', 'queueBytes', 'partialFlushMs', 'pollMs', 'pingMs', 'rotateWaitMs', 'checkpoint', 'checkpointMs', 'workers',
@@ -166,8 +166,13 @@ function resolveSource(s: unknown, i: number): ResolvedSource {
     const dir = g.slice(0, Math.max(0, g.lastIndexOf('/')));
     if (/[*?[]/.test(dir)) bad(`${at}.globs`, 'paths with wildcards in the last component only', g);
   }
-  const format = (src.format ?? 'auto') as Format;
-  if (!FORMATS.includes(format)) bad(`${at}.format`, `one of ${FORMATS.join(', ')}`, src.format);
+  let format: Format;
+  try {
+    format = resolveFormat(src.format ?? 'auto', (must, got) => bad(`${at}.format`, must, got));
+  } catch (err) {
+    // A pattern's own error names the column; say which source it belongs to.
+    throw createError(ErrorCodes.INVALID_OPTION, (err as Error).message.replace(/^option "format"/, `${at}.format`));
+  }
   if (src.tz !== undefined && typeof src.tz !== 'string') bad(`${at}.tz`, 'a zone name', src.tz);
   let zone: Zone;
   try {

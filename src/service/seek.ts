@@ -1,6 +1,7 @@
 // Positions in a followed file: where the last whole line ends, the line
 // number at an offset (a SIMD count, in slices so the event loop breathes),
 // and the first line at or after a time (binary search over timestamps).
+import type { ConcreteFormat } from '../options.js';
 import { readSync } from 'node:fs';
 import { lastLineEnd, nextLineStart, PROBE } from '../io/lines.js';
 import { setImmediate as tick } from 'node:timers/promises';
@@ -27,7 +28,7 @@ export async function lineAt(core: WasmCore, fd: number, offset: number, known: 
 }
 
 /** Parse [start, end) of a file on the calling thread's core; NDJSON out. */
-export function parseBytes(core: WasmCore, bytes: Uint8Array, format: 'classic' | 'logfmt' | 'json', zone: Zone, file: string, offset: number, line: number): Buffer {
+export function parseBytes(core: WasmCore, bytes: Uint8Array, format: ConcreteFormat, zone: Zone, file: string, offset: number, line: number): Buffer {
   core.setZone(zone);
   core.configure(format, 'ndjson', file);
   const feeder = new StreamFeeder(core, offset, line);
@@ -36,7 +37,7 @@ export function parseBytes(core: WasmCore, bytes: Uint8Array, format: 'classic' 
 }
 
 /** Timestamps (ms since epoch) of the records in `bytes` that start before `before`, with their offsets. */
-function timestamps(core: WasmCore, bytes: Uint8Array, format: 'classic' | 'logfmt' | 'json', zone: Zone, offset: number, before: number): { ts: number; offset: number }[] {
+function timestamps(core: WasmCore, bytes: Uint8Array, format: ConcreteFormat, zone: Zone, offset: number, before: number): { ts: number; offset: number }[] {
   const out: { ts: number; offset: number }[] = [];
   const ndjson = parseBytes(core, bytes, format, zone, '', offset, 1);
   let start = 0;
@@ -55,7 +56,7 @@ function timestamps(core: WasmCore, bytes: Uint8Array, format: 'classic' | 'logf
  * by binary search over line starts; lines without a timestamp are passed
  * over. Returns `size` when every line is earlier.
  */
-export function seekTime(core: WasmCore, fd: number, size: number, format: 'classic' | 'logfmt' | 'json', zone: Zone, time: number): number {
+export function seekTime(core: WasmCore, fd: number, size: number, format: ConcreteFormat, zone: Zone, time: number): number {
   const buf = Buffer.allocUnsafe(PROBE);
   const read = (pos: number): Buffer => buf.subarray(0, readSync(fd, buf, 0, Math.min(PROBE, size - pos), pos));
   let lo = 0; // a line start: every timestamped line before it is earlier than `time`

@@ -3,6 +3,7 @@
 // docs/service.md); /metrics, /stats, /healthz, /report and the viewer at /.
 // Every request is screened (headers, Host, Origin, token) before it is
 // served, and an upgrade before its WebSocket exists.
+import type { ConcreteFormat } from '../options.js';
 import { fstatSync, readFileSync, readSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
@@ -78,7 +79,7 @@ const OPEN_PATHS = new Set(['/', '/index.html', '/viewer.js', '/healthz']);
 const SAFE_HEADERS = { 'referrer-policy': 'no-referrer', 'x-content-type-options': 'nosniff' };
 
 
-function fileFormat(core: WasmCore, src: Source, f: TrackedFile): 'classic' | 'logfmt' | 'json' {
+function fileFormat(core: WasmCore, src: Source, f: TrackedFile): ConcreteFormat {
   if (f.format === null) {
     const sample = Buffer.alloc(Math.min(65536, f.size));
     const n = readSync(f.fd, sample, 0, sample.length, 0);

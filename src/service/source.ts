@@ -2,6 +2,7 @@
 // by device + inode + a CRC32C of its first bytes, changes seen through
 // inotify (fs.watch) with polling beside it. Subscriptions read the bytes;
 // this module only says what exists, how large it is and what happened.
+import type { ConcreteFormat } from '../options.js';
 import { EventEmitter } from 'node:events';
 import { closeSync, fstatSync, readdirSync, readlinkSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -35,7 +36,7 @@ export interface TrackedFile {
   /** performance.now() when growth was last seen. */
   grewAt: number;
   /** Format chosen for the file (auto resolved on first read). */
-  format: 'classic' | 'logfmt' | 'json' | null;
+  format: ConcreteFormat | null;
   /** Where a renamed file went (null if deleted or unknown). */
   movedTo: string | null;
   /** performance.now() when it stopped being live (renamed away or deleted). */

@@ -3,7 +3,8 @@
 // after memory.grow and turns AssemblyScript aborts into LogwireErrors.
 import { readFileSync } from 'node:fs';
 import { createError, ErrorCodes } from '../errors.js';
-import type { Format } from '../options.js';
+import type { ConcreteFormat } from '../options.js';
+import { compilePattern } from '../pattern.js';
 import { offsetForLocal, type Zone } from '../tz.js';
 
 /** What the host needs from the core; test/wasm-contract.test.ts checks both builds export it. */
@@ -35,19 +36,22 @@ export interface CoreExports {
   countLines(ptr: number, len: number): number;
   crc32c(ptr: number, len: number, previous: number): number;
   detect(ptr: number, len: number, whole: number): number;
+  patternPtr(): number;
+  patternSize(): number;
 }
 
 export const CORE_EXPORTS: readonly (keyof CoreExports)[] = [
   'memory', 'init', 'inputPtr', 'inputSize', 'outputPtr', 'outputSize', 'prefixPtr', 'prefixSize',
   'configure', 'setZone', 'begin', 'feed', 'consumedBytes', 'outputLength', 'resetOutput', 'setOutputLimit', 'recordCount',
   'newlineCount', 'position', 'nextLine', 'committedOffset', 'isDone', 'chunkCrc', 'chunkLength',
-  'countLines', 'crc32c', 'detect',
+  'countLines', 'crc32c', 'detect', 'patternPtr', 'patternSize',
 ];
 
 export const Mode = { split: 0, crc: 1, parse: 2, ndjson: 3 } as const;
 export type Mode = keyof typeof Mode;
 export const Status = { needInput: 0, outputFull: 1, done: 2 } as const;
-const FORMAT_IDS: Record<Exclude<Format, 'auto'>, number> = { classic: 0, logfmt: 1, json: 2 };
+const FORMAT_IDS: Record<'classic' | 'logfmt' | 'json', number> = { classic: 0, logfmt: 1, json: 2 };
+const FORMAT_PATTERN = 3;
 const FORMAT_NAMES = ['classic', 'logfmt', 'json'] as const;
 
 export type Flavor = 'simd' | 'scalar';
@@ -166,21 +170,38 @@ export class WasmCore {
   }
 
   /** Choose format and mode; `file` is written into every record. */
-  configure(format: Exclude<Format, 'auto'>, mode: Mode, file: string, opts: { levelRaw?: boolean; chunkCrc?: boolean; mapped?: boolean } = {}): void {
+  configure(format: ConcreteFormat, mode: Mode, file: string, opts: { levelRaw?: boolean; chunkCrc?: boolean; mapped?: boolean } = {}): void {
     const prefix = Buffer.from(`{"file":${JSON.stringify(file)},"offset":`, 'utf8');
     if (prefix.length > this.exports.prefixSize()) {
       throw createError(ErrorCodes.INVALID_OPTION, `file name too long (${prefix.length} bytes)`);
     }
     this.bytes.set(prefix, this.exports.prefixPtr());
     const flags = (opts.levelRaw ? 1 : 0) | (opts.chunkCrc ? 2 : 0) | (opts.mapped ? 4 : 0);
-    this.exports.configure(FORMAT_IDS[format], Mode[mode], flags, prefix.length);
+    let id: number;
+    if (format.startsWith('pattern:')) {
+      this.loadPattern(format.slice(8));
+      id = FORMAT_PATTERN;
+    } else id = FORMAT_IDS[format as 'classic'];
+    this.exports.configure(id, Mode[mode], flags, prefix.length);
+  }
+
+  private loadedPattern: string | null = null;
+
+  /** Compile a pattern into the core's program region (once per pattern text). */
+  private loadPattern(text: string): void {
+    if (this.loadedPattern === text) return;
+    const p = compilePattern(text);
+    const at = this.exports.patternPtr();
+    this.bytes.set(new Uint8Array(p.ops.buffer, p.ops.byteOffset, p.ops.byteLength), at);
+    this.bytes.set(p.blob, at + p.ops.byteLength);
+    this.loadedPattern = text;
   }
 
   /**
    * Detect the format from the first bytes of an input (docs/records.md,
    * "auto"); `whole`: the sample is the entire input.
    */
-  detect(sample: Uint8Array, whole: boolean): Exclude<Format, 'auto'> {
+  detect(sample: Uint8Array, whole: boolean): 'classic' | 'logfmt' | 'json' {
     const n = Math.min(sample.length, 65536);
     this.bytes.set(sample.subarray(0, n), this.inputPtr);
     return FORMAT_NAMES[this.exports.detect(this.inputPtr, n, whole && sample.length <= 65536 ? 1 : 0)];

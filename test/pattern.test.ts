@@ -1,0 +1,145 @@
+// Patterns: the compiler's errors, the matching rules, timestamps with
+// layouts, and every CSV cell of the eight loghub samples reproduced.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseBuffer, type LogRecord } from '../src/index.js';
+import { compilePattern } from '../src/pattern.js';
+
+const DATA = fileURLToPath(new URL('../../../../shared/data/loghub/', import.meta.url));
+
+const rec = (line: string, pattern: string): LogRecord => parseBuffer(line + '\n', { format: { pattern } }).records()[0];
+
+/** RFC 4180 rows: quoted cells may hold commas, quotes (doubled) and line breaks. */
+function csv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { cell += '"'; i++; }
+      else if (c === '"') quoted = false;
+      else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') { row.push(cell); cell = ''; }
+    else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = '';
+    } else cell += c;
+  }
+  if (cell !== '' || row.length) { row.push(cell); rows.push(row); }
+  return rows;
+}
+
+const LOGHUB: Record<string, string> = {
+  HDFS: '%{Date} %{Time} %{Pid} %{Level} %{Component}: %{Content}',
+  Hadoop: '%{Date} %{Time} %{Level} [%{Process}] %{Component}: %{Content}',
+  Spark: '%{Date} %{Time} %{Level} %{Component}: %{Content}',
+  Zookeeper: '%{Date} %{Time} - %{Level} [%{Node}:%{Component}@%{Id}] - %{Content}',
+  BGL: '%{Label} %{Timestamp} %{Date} %{Node} %{Time} %{NodeRepeat} %{Type} %{Component} %{Level} %{Content}',
+  HPC: '%{LogId} %{Node} %{Component} %{State} %{Time} %{Flag} %{Content}',
+  Thunderbird: '%{Label} %{Timestamp} %{Date} %{User} %{Month} %{Day} %{Time} %{Location} %{Component}%[[%{PID}]%]: %{Content}',
+  Windows: '%{Date} %{Time}, %{Level} %{Component} %{Content}',
+};
+
+for (const [name, pattern] of Object.entries(LOGHUB)) {
+  test(`loghub ${name}: the pattern reproduces every CSV cell of every line`, () => {
+    const log = readFileSync(join(DATA, `${name}_2k.log`));
+    const [header, ...rows] = csv(readFileSync(join(DATA, `${name}_2k.log_structured.csv`), 'utf8'));
+    const columns = header.filter((h) => h !== 'LineId' && h !== 'EventId' && h !== 'EventTemplate');
+    const records = parseBuffer(log, { format: { pattern } }).records();
+    assert.equal(records.length, rows.length);
+    let cells = 0;
+    for (let i = 0; i < rows.length; i++) {
+      const row = Object.fromEntries(header.map((h, k) => [h, rows[i][k]]));
+      const r = records[i];
+      assert.equal(r.error, undefined, `line ${i + 1}: ${r.msg}`);
+      assert.equal(r.line, Number(row.LineId));
+      for (const col of columns) {
+        // The CSV trims what the layout's spaces stand for; fields are text as written.
+        // A field of an optional segment that did not match is absent: an empty cell.
+        assert.equal(String(r.fields[col] ?? '').trim(), row[col].trim(), `line ${i + 1}, ${col}`);
+        cells++;
+      }
+    }
+    assert.equal(cells, rows.length * columns.length);
+  });
+}
+
+test('fields stop lazily at what follows; the last takes the rest; a space matches a run of blanks', () => {
+  const r = rec('a:b:c  \t d rest of it', '%{x}:%{y} %{z} %{tail}');
+  assert.deepEqual(r.fields, { x: 'a', y: 'b:c', z: 'd', tail: 'rest of it' });
+});
+
+test('optional segments, skipped fields, integers, @level and @msg', () => {
+  const p = '%{host} %{prog}%[[%{pid:int}]%]: %{?skip} %{@level} %{@msg}';
+  assert.deepEqual(rec('h1 sshd[42]: x WARN disk full', p).fields, { host: 'h1', prog: 'sshd', pid: 42 });
+  const r = rec('h1 cron: x error job failed', p);
+  assert.deepEqual(r.fields, { host: 'h1', prog: 'cron' });
+  assert.equal(r.level, 'error');
+  assert.equal(r.msg, 'job failed');
+  // An integer field that is not a number stays text.
+  assert.deepEqual(rec('h1 sshd[x1]: x INFO y', p).fields, { host: 'h1', prog: 'sshd', pid: 'x1' });
+});
+
+test('a line that does not match is a record with "error":"no match" and the line as msg; the parse goes on', () => {
+  const out = parseBuffer('k=1 v=2\nnot this\nk=3 v=4\n', { format: 'pattern:k=%{k:int} v=%{v:int}' }).records();
+  assert.deepEqual(out.map((r) => [r.fields, r.error ?? null, r.msg]), [
+    [{ k: 1, v: 2 }, null, null],
+    [{}, 'no match', 'not this'],
+    [{ k: 3, v: 4 }, null, null],
+  ]);
+});
+
+test('timestamps with layouts: %Y %m %d %H %M %S %f %b %a %y %j %z %s, zones, literal brackets', () => {
+  const ts = (line: string, layout: string, tz?: string) => parseBuffer(line + '\n', { format: { pattern: `[%{@ts:${layout}}] %{@msg}` }, tz }).records()[0].ts;
+  assert.equal(ts('[10/Oct/2000:13:55:36 -0700] x', '%d/%b/%Y:%H:%M:%S %z'), '2000-10-10T20:55:36Z');
+  assert.equal(ts('[Sun Dec 04 04:47:44 2005] x', '%a %b %d %H:%M:%S %Y'), '2005-12-04T04:47:44Z');
+  assert.equal(ts('[2015-07-29 17:41:44,747] x', '%Y-%m-%d %H:%M:%S,%f'), '2015-07-29T17:41:44.747Z');
+  assert.equal(ts('[081109 203615] x', '%y%m%d %H%M%S'), '2008-11-09T20:36:15Z');
+  assert.equal(ts('[2024 061 00:00:00] x', '%Y %j %H:%M:%S'), '2024-03-01T00:00:00Z');
+  assert.equal(ts('[1714521600] x', '%s'), '2024-05-01T00:00:00Z');
+  assert.equal(ts('[2024-05-01 12:00:00] x', '%Y-%m-%d %H:%M:%S', 'Europe/Berlin'), '2024-05-01T10:00:00Z');
+  assert.equal(ts('[2024-05-01 12:00:00+05:30] x', '%Y-%m-%d %H:%M:%S%z', 'Europe/Berlin'), '2024-05-01T06:30:00Z');
+  // A layout that does not fit: the line does not match.
+  assert.equal(parseBuffer('[2024-13-01 00:00:00] x\n', { format: { pattern: '[%{@ts:%Y-%m-%d %H:%M:%S}] %{@msg}' } }).records()[0].error, 'no match');
+});
+
+test('a pattern that does not compile says which column and why', () => {
+  const cases: [string, RegExp][] = [
+    ['%{a}%{b}', /column 5: two fields/],
+    ['%{a', /column 1: .*not closed/],
+    ['x %[ %{a}', /column 3: .*not closed with %\]/],
+    ['x %]', /column 3: %\] closes no optional/],
+    ['%{a:float}', /column 1: unknown field type "float"/],
+    ['%{@ts:%Y-%Q}', /column 10: unknown layout code %Q/],
+    ['%{@when}', /unknown slot @when/],
+    ['%{a} %{a}', /"a" appears twice/],
+    ['%x', /column 1: a % starts/],
+    ['', /non-empty/],
+  ];
+  for (const [pattern, re] of cases) {
+    assert.throws(() => compilePattern(pattern), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'LOGWIRE_ERR_INVALID_OPTION');
+      assert.match(err.message, re, pattern);
+      return true;
+    });
+    if (pattern !== '') assert.throws(() => parseBuffer('x\n', { format: `pattern:${pattern}` }), re);
+  }
+});
+
+test('patterns run in the worker pool too (parseFile), the same as on the calling thread', async () => {
+  const { parseFile } = await import('../src/index.js');
+  const path = join(DATA, 'HDFS_2k.log');
+  const format = `pattern:${LOGHUB.HDFS}` as const;
+  const got: string[] = [];
+  for await (const b of parseFile(path, { format, workers: 2 }, { chunkBytes: 64 << 10 })) got.push(b.ndjson.toString());
+  assert.equal(got.join(''), parseBuffer(readFileSync(path), { format, fileName: path }).ndjson.toString());
+});
