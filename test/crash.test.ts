@@ -77,13 +77,26 @@ test(`parse --checkpoint killed ${KILLS} times while a writer appends and rotate
     for (let i = 0; i < n; i++, seq++) s += `2024-05-01 12:00:00.000 [INFO] event seq=${seq} pad=${'x'.repeat(seq % 50)}\n`;
     appendFileSync(log, s);
   };
+  const rotate = () => {
+    renameSync(log, join(dir, `app.log.${++rotations}`));
+    writeFileSync(log, '');
+  };
   append(20_000);
-  const printed: Printed[] = [];
+  const seen = new Map<number, number>();
   let checkedStarts = 0;
+  let repeats = 0;
   for (let i = 0; i <= KILLS; i++) {
     const last = i === KILLS;
     const saved = checkpointOf(cp, log);
-    const writer = last ? null : setInterval(() => append(100), 5);
+    // Rotation by rename + create: now and then while the parse runs, at most once between two checkpoints.
+    let rotated = false;
+    const writer = last ? null : setInterval(() => {
+      append(100);
+      if (!rotated && rng.int(400) === 0) {
+        rotate();
+        rotated = true;
+      }
+    }, 5);
     const r = await run(['parse', log, '--checkpoint', cp, '--checkpoint-ms', '20', '--workers', '1'], last ? null : 100 + rng.int(350));
     if (writer) clearInterval(writer);
     assert.ok(!/internal error|    at /.test(r.stderr), r.stderr);
@@ -94,24 +107,28 @@ test(`parse --checkpoint killed ${KILLS} times while a writer appends and rotate
       checkedStarts++;
     }
     if (process.env.LOGWIRE_CRASH_DEBUG) console.log(i, saved?.path, saved?.offset, first?.offset, first?.file === log, r.records.length, r.killed, JSON.stringify(r.stderr));
-    for (const rec of r.records) printed.push(rec);
-    if (!last && rng.int(20) === 0) {
-      // Rotation by rename + create, between runs, at most once between two.
-      renameSync(log, join(dir, `app.log.${++rotations}`));
-      writeFileSync(log, '');
+    const lastOffset = new Map<string, number>();
+    for (const rec of r.records) {
+      const s = Number(/seq=(\d+)/.exec(rec.msg)![1]);
+      if (seen.has(s)) {
+        // Printed before: allowed only after the checkpoint this run started from.
+        repeats++;
+        assert.ok(!(saved && rec.file === saved.path && rec.offset < saved.offset), `run ${i}: seq ${s} at ${rec.offset} of ${rec.file} again, before the checkpoint ${saved?.offset}`);
+      }
+      seen.set(s, (seen.get(s) ?? 0) + 1);
+      // In file order within a run.
+      assert.ok((lastOffset.get(rec.file) ?? -1) < rec.offset, `run ${i}: ${rec.file} out of order at ${rec.offset}`);
+      lastOffset.set(rec.file, rec.offset);
     }
+    if (!last && !rotated && rng.int(20) === 0) rotate();
   }
   assert.ok(rotations >= Math.min(3, KILLS / 20), `rotations: ${rotations}`);
   assert.ok(checkedStarts >= KILLS / 10, `restarts checked against the checkpoint: ${checkedStarts}`);
-  const seen = new Map<number, number>();
-  for (const r of printed) {
-    const s = Number(/seq=(\d+)/.exec(r.msg)![1]);
-    seen.set(s, (seen.get(s) ?? 0) + 1);
-  }
   const missing: number[] = [];
   for (let s = 0; s < seq; s++) if (!seen.has(s)) missing.push(s);
   assert.deepEqual(missing.slice(0, 10), [], `${missing.length} lines never printed`);
   assert.equal(seen.size, seq);
+  assert.ok(repeats < seq, `${repeats} repeats`);
   assert.ok(existsSync(cp));
 });
 

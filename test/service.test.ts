@@ -749,3 +749,44 @@ test('durable subscriptions: after a restart the same name goes on after its las
     await open.close();
   }
 });
+
+test('cursors are signed: a changed one is refused; a durable name belongs to the token that made it', async () => {
+  const dir = freshDir();
+  const path = join(dir, 'app.log');
+  writeFileSync(path, lines(0, 50));
+  const checkpoint = join(dir, 'service.checkpoint');
+  const A = 'token-a-0123456789abcdef';
+  const B = 'token-b-0123456789abcdef';
+  const svc = await serve(dir, { checkpoint, tokens: [{ token: A, sources: '*' }, { token: B, sources: '*' }] });
+  const as = (token: string) => Client.connect(svc.url, { headers: { authorization: `Bearer ${token}` } });
+  try {
+    const a = await as(A);
+    a.send({ op: 'subscribe', id: 's', source: 'app', from: 'start', durable: 'mine' });
+    await a.until(() => a.of('s', 'caught_up').length > 0, 'caught up');
+    const cursor = String(a.of('s', 'records')[0].cursor);
+    const [body, mac] = cursor.split('.');
+    const parsed = JSON.parse(Buffer.from(body, 'base64url').toString()) as [string, (string | number)[][]];
+    parsed[1][0][5] = 0; // move the offset back to 0
+    const forged = `${Buffer.from(JSON.stringify(parsed)).toString('base64url')}.${mac}`;
+    a.send({ op: 'subscribe', id: 'f', source: 'app', from: { cursor: forged } });
+    a.send({ op: 'ack', id: 's', cursor: forged });
+    await a.until(() => a.of('f', 'error').length > 0 && a.of('s', 'error').length > 0, 'refusals');
+    assert.equal(a.of('f', 'error')[0].code, 'bad_request');
+    assert.equal(a.of('s', 'error')[0].code, 'bad_request');
+    a.send({ op: 'ack', id: 's', cursor });
+    await new Promise((r) => setTimeout(r, 100));
+    await a.close();
+    const b = await as(B);
+    b.send({ op: 'subscribe', id: 't', source: 'app', durable: 'mine' });
+    await b.until(() => b.of('t', 'error').length > 0, 'refused');
+    assert.equal(b.of('t', 'error')[0].code, 'forbidden');
+    await b.close();
+    const a2 = await as(A);
+    a2.send({ op: 'subscribe', id: 's', source: 'app', durable: 'mine' });
+    await a2.until(() => a2.of('s', 'subscribed').length > 0, 'resumed');
+    assert.equal(a2.of('s', 'subscribed')[0].resumed, true);
+    await a2.close();
+  } finally {
+    await svc.close();
+  }
+});

@@ -166,10 +166,14 @@ test('compaction: snapshot by temp + fsync + rename, the log emptied; a crash be
 });
 
 /** Real file operations, with write failures switched on from outside. */
-function faulty(): { io: StoreIo; fail: { code: string | null; after: number; fsync: string | null } } {
-  const fail = { code: null as string | null, after: 0, fsync: null as string | null };
+function faulty(): { io: StoreIo; fail: { code: string | null; after: number; fsync: string | null; truncate: string | null } } {
+  const fail = { code: null as string | null, after: 0, fsync: null as string | null, truncate: null as string | null };
   const io: StoreIo = {
     ...realIo,
+    ftruncateSync: (fd, len) => {
+      if (fail.truncate) throw Object.assign(new Error(`${fail.truncate}: injected`), { code: fail.truncate });
+      realIo.ftruncateSync(fd, len);
+    },
     writeSync: (fd, buf) => {
       if (fail.code) {
         // A short write, then the error: as a full disk does.
@@ -195,6 +199,7 @@ test('ENOSPC and EIO on writes: a clear error, the checkpoint does not move, and
     const s = CheckpointStore.open(path, { syncMs: 0, io, onError: (e) => errors.push(e) });
     s.put('pos', 100);
     assert.ok(s.commit());
+    const good = statSync(path).size;
     fail.code = code;
     fail.after = after;
     fail.fsync = fsyncCode;
@@ -206,7 +211,9 @@ test('ENOSPC and EIO on writes: a clear error, the checkpoint does not move, and
     assert.equal((errors[0] as Error & { code: string }).code, 'LOGWIRE_ERR_IO');
     assert.equal(s.getDurable('pos'), 100, 'not advanced past what was written');
     assert.equal(s.failures, 1);
-    // A crash now: the log holds the old checkpoint and no half record in front of later ones.
+    // No half record was left in the log (its bytes, not a recovery that would repair them).
+    assert.equal(statSync(path).size, good, 'the log is back to its last good length');
+    // A crash now: the log holds the old checkpoint.
     const seen = CheckpointStore.open(path, { syncMs: 0 });
     assert.equal(seen.get('pos'), 100);
     seen.close();
@@ -232,4 +239,62 @@ test('readRecords: the frame layout is [length][masked crc][type][seq][payload]'
   const r = readRecords(Buffer.concat([rec, rec]));
   assert.equal(r.records.length, 2);
   assert.equal(r.goodBytes, rec.length * 2);
+});
+
+test('a half record that cannot be cut away at once is cut before the next write; nothing after it is lost', () => {
+  const path = fresh();
+  const { io, fail } = faulty();
+  const s = CheckpointStore.open(path, { syncMs: 0, io });
+  s.put('pos', 1);
+  assert.ok(s.commit());
+  const good = statSync(path).size;
+  fail.code = 'ENOSPC';
+  fail.after = 9;
+  fail.truncate = 'EIO';
+  s.put('pos', 2);
+  assert.equal(s.commit(), false);
+  assert.ok(statSync(path).size > good, 'the half record is still there');
+  // The disk is still failing truncation: no write goes after the half record.
+  fail.code = null;
+  s.put('pos', 3);
+  assert.equal(s.commit(), false);
+  fail.truncate = null;
+  assert.ok(s.commit());
+  s.close();
+  const t = CheckpointStore.open(path, { syncMs: 0 });
+  assert.equal(t.get('pos'), 3);
+  assert.equal(t.recovery.corrupt + t.recovery.tornBytes, 0);
+  t.close();
+});
+
+test('a damaged log on a full disk still opens (the bad tail is cut later), and a zero-filled tail is a torn tail', () => {
+  const path = fresh();
+  const { states, ends } = history(path, 6);
+  const damaged = Buffer.from(readFileSync(path));
+  damaged[ends[3] + 20] ^= 0xff;
+  writeFileSync(path, damaged);
+  const { io, fail } = faulty();
+  fail.code = 'ENOSPC';
+  fail.truncate = 'ENOSPC';
+  const s = CheckpointStore.open(path, { syncMs: 0, io });
+  assert.deepEqual(state(s), states[3]);
+  assert.equal(s.recovery.corrupt, 1);
+  assert.ok(s.recovery.messages.some((m) => /ENOSPC/.test(m)));
+  fail.code = null;
+  fail.truncate = null;
+  s.put('new', true);
+  assert.ok(s.commit());
+  s.close();
+  const t = CheckpointStore.open(path, { syncMs: 0 });
+  assert.deepEqual(state(t), { ...states[3], new: true });
+  t.close();
+  // Power loss: the file grew but its end is zeros.
+  const p2 = fresh();
+  const h = history(p2, 4);
+  writeFileSync(p2, Buffer.concat([readFileSync(p2), Buffer.alloc(4096)]));
+  const u = CheckpointStore.open(p2, { syncMs: 0 });
+  assert.deepEqual(state(u), h.states[4]);
+  assert.equal(u.recovery.corrupt, 0);
+  assert.equal(u.recovery.tornBytes, 4096);
+  u.close();
 });

@@ -215,8 +215,9 @@ async function parseCommand(args: string[]): Promise<void> {
         continue;
       }
       for (const planned of checkpoint.plan(f)) {
-        const run = parseFile(planned.path, { ...options, fileName: planned.path }, { mode, pool, fileCrc: cli.stats, recycle: stdoutIsSync(), start: planned.start, wholeLines: true });
-        await printRun(run, planned.path, statSync(planned.path).size, (batch) => checkpoint!.written(planned, batch));
+        // Through the planned descriptor: the file the checkpoint speaks of, even if it is rotated meanwhile.
+        const run = parseFile(`/proc/self/fd/${planned.fd}`, { ...options, fileName: planned.path }, { mode, pool, fileCrc: cli.stats, recycle: stdoutIsSync(), start: planned.start, wholeLines: true });
+        await printRun(run, planned.path, fstatSync(planned.fd).size, (batch) => checkpoint!.written(planned, batch));
         checkpoint.finished(planned, run.stats);
       }
     }

@@ -49,6 +49,12 @@ export interface ReadResult {
   corruption: string | null;
 }
 
+/** Only zero bytes from `from` to the end. */
+function zeros(buf: Buffer, from: number): boolean {
+  for (let i = from; i < buf.length; i++) if (buf[i] !== 0) return false;
+  return true;
+}
+
 /** Whole, valid records from the start of `buf`, up to the first bad one. */
 export function readRecords(buf: Buffer): ReadResult {
   const records: DecodedRecord[] = [];
@@ -58,13 +64,15 @@ export function readRecords(buf: Buffer): ReadResult {
     if (left < HEADER_BYTES) return { records, goodBytes: pos, corruption: null }; // torn header
     const len = buf.readUInt32LE(pos);
     const end = pos + HEADER_BYTES + len;
+    if (zeros(buf, pos)) return { records, goodBytes: pos, corruption: null }; // a zero-filled tail: torn
     if (len > MAX_PAYLOAD) return { records, goodBytes: pos, corruption: `a record length of ${len} bytes at offset ${pos}` };
     if (end > buf.length) return { records, goodBytes: pos, corruption: null }; // torn body
     const crc = unmaskCrc(buf.readUInt32LE(pos + 4));
     const type = buf[pos + 8];
     if (crc !== crc32c(buf.subarray(pos + 8, end)) || (type !== RecordType.put && type !== RecordType.delete)) {
-      // The last record cut short by a crash also fails its CRC: only a bad record with more after it is damage.
-      const last = end === buf.length;
+      // The last record cut short by a crash also fails its CRC, and a power loss can leave zeros after it:
+      // only a bad record with more data after it is damage.
+      const last = end === buf.length || zeros(buf, pos);
       return { records, goodBytes: pos, corruption: last ? null : `a record at offset ${pos} fails its CRC32C` };
     }
     records.push({ type, seq: buf.readBigUInt64LE(pos + 9), payload: buf.subarray(pos + HEADER_BYTES, end) });
@@ -141,6 +149,8 @@ export class CheckpointStore {
   private size = 0;
   private seq = 0n;
   private timer: NodeJS.Timeout | null = null;
+  /** Bytes past `size` may be in the log (a failed write not cut away yet): cut them before writing. */
+  private dirty = false;
   private closed = false;
   /** The last commit failure, cleared by the next success. */
   lastError: Error | null = null;
@@ -157,20 +167,27 @@ export class CheckpointStore {
     const snap = this.load(this.snapshotPath, 0n);
     const log = this.load(this.path, snap.maxSeq);
     this.seq = log.maxSeq > snap.maxSeq ? log.maxSeq : snap.maxSeq;
+    const created = !fs.existsSync(path);
     try {
       this.fd = this.io.openSync(path, 'a+');
+      // A new file's name is in its folder only once the folder is synced.
+      if (created) fsyncDir(this.io, path);
     } catch (err) {
       throw createError(ErrorCodes.IO, `checkpoint ${path}: ${(err as Error).message}`, err);
     }
-    if (log.damaged) {
-      // Start clean: everything valid goes into a new snapshot, the log starts empty.
-      this.compact();
-    } else {
-      this.size = log.goodBytes;
-      if (log.torn) {
+    this.size = log.goodBytes;
+    try {
+      if (log.damaged) {
+        // Start clean: everything valid goes into a new snapshot, the log starts empty.
+        this.compact();
+      } else if (log.torn) {
         this.io.ftruncateSync(this.fd, log.goodBytes);
         this.io.fsyncSync(this.fd);
       }
+    } catch (err) {
+      // A full or failing disk at start: go on from the good part; the bad tail is cut before the next write.
+      this.dirty = true;
+      this.recovery.messages.push(`checkpoint ${path}: could not clean up after recovery (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); trying again at the next commit`);
     }
     if (this.options.syncMs > 0) {
       this.timer = setInterval(() => this.commit(), this.options.syncMs);
@@ -256,17 +273,23 @@ export class CheckpointStore {
     }
     const bytes = Buffer.concat(parts);
     try {
+      if (this.dirty) {
+        // A half-written batch must never sit in front of later records.
+        this.io.ftruncateSync(this.fd, this.size);
+        this.dirty = false;
+      }
       let off = 0;
       while (off < bytes.length) off += this.io.writeSync(this.fd, bytes.subarray(off));
       this.io.fsyncSync(this.fd);
     } catch (err) {
       this.failures++;
       this.lastError = createError(ErrorCodes.IO, `checkpoint ${this.path}: write failed (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); the checkpoint stays at its last good state`, err);
-      // A half-written batch must not sit in front of later records.
+      this.dirty = true;
       try {
         this.io.ftruncateSync(this.fd, this.size);
+        this.dirty = false;
       } catch {
-        // the next recovery drops it as a torn or damaged tail
+        // cut before the next write
       }
       this.onError(this.lastError);
       return false;

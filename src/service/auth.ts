@@ -11,9 +11,11 @@ import type { ResolvedToken } from './config.js';
 export interface Grant {
   /** null: every source. */
   readonly sources: ReadonlySet<string> | null;
+  /** Who holds it (a prefix of the token's digest; '' when the service is open): durable names belong to one. */
+  readonly holder: string;
 }
 
-const EVERYTHING: Grant = { sources: null };
+const EVERYTHING: Grant = { sources: null, holder: '' };
 
 export function mayRead(grant: Grant, source: string): boolean {
   return grant.sources === null || grant.sources.has(source);
@@ -28,7 +30,7 @@ export class Tokens {
   private readonly table: { digest: Buffer; grant: Grant }[];
 
   constructor(tokens: readonly ResolvedToken[]) {
-    this.table = tokens.map((t) => ({ digest: t.digest, grant: { sources: t.sources === null ? null : new Set(t.sources) } }));
+    this.table = tokens.map((t) => ({ digest: t.digest, grant: { sources: t.sources === null ? null : new Set(t.sources), holder: t.digest.subarray(0, 8).toString('hex') } }));
   }
 
   /** No tokens configured: anyone who reaches the port may read every source. */

@@ -1,5 +1,6 @@
 // What goes on the wire: filters over NDJSON records, cursors, and `records`
 // frames built from the core's NDJSON bytes without re-serialising them.
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createError, ErrorCodes } from '../errors.js';
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
@@ -82,17 +83,27 @@ export interface CursorEntry {
   line: number;
 }
 
-export function encodeCursor(source: string, entries: CursorEntry[]): string {
-  const body = [source, entries.map((e) => [e.path, e.dev, e.ino, e.fp, e.fpLength, e.offset, e.line])];
-  return Buffer.from(JSON.stringify(body)).toString('base64url');
+/** The cursor's signature: a client can only hand back positions this service gave out. */
+function sign(key: Buffer, body: string): string {
+  return createHmac('sha256', key).update(body).digest().subarray(0, 16).toString('base64url');
 }
 
-export function decodeCursor(cursor: unknown): { source: string; entries: CursorEntry[] } {
-  const fail = () => createError(ErrorCodes.INVALID_OPTION, '"from.cursor" is not a cursor this service gave out');
+export function encodeCursor(source: string, entries: CursorEntry[], key: Buffer): string {
+  const body = Buffer.from(JSON.stringify([source, entries.map((e) => [e.path, e.dev, e.ino, e.fp, e.fpLength, e.offset, e.line])])).toString('base64url');
+  return `${body}.${sign(key, body)}`;
+}
+
+export function decodeCursor(cursor: unknown, key: Buffer): { source: string; entries: CursorEntry[] } {
+  const fail = () => createError(ErrorCodes.INVALID_OPTION, '"cursor" is not a cursor this service gave out');
   if (typeof cursor !== 'string' || cursor.length > 1 << 20) throw fail();
+  const dot = cursor.lastIndexOf('.');
+  const text = cursor.slice(0, dot);
+  const mac = Buffer.from(cursor.slice(dot + 1));
+  const want = Buffer.from(sign(key, text));
+  if (dot < 0 || mac.length !== want.length || !timingSafeEqual(mac, want)) throw fail();
   let body: unknown;
   try {
-    body = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    body = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
   } catch {
     throw fail();
   }

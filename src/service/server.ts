@@ -4,6 +4,7 @@
 // Every request is screened (headers, Host, Origin, token) before it is
 // served, and an upgrade before its WebSocket exists.
 import type { ConcreteFormat } from '../options.js';
+import { randomBytes } from 'node:crypto';
 import { fstatSync, readFileSync, readSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
@@ -41,6 +42,8 @@ export interface Service {
 type DurablePosition = FilePosition & { path: string };
 interface DurableState {
   positions: DurablePosition[];
+  /** The token that made it (Grant.holder): no other token may take it over. */
+  holder?: string;
 }
 
 /** A client mistake, answered with an `error` frame. */
@@ -105,8 +108,23 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const sums = { e2e: 0, parse: 0 };
   const e2e = new LatencyRecorder();
   const parse = new LatencyRecorder();
+  // Durable subscriptions' acknowledged positions, in the checkpoint write-ahead log.
+  const store = o.checkpoint === null ? null : CheckpointStore.open(o.checkpoint, {
+    syncMs: o.checkpointMs,
+    onError: (err) => o.warn(err.message),
+  });
+  for (const m of store?.recovery.messages ?? []) o.warn(m);
+  // Cursors are signed; with a checkpoint the key is kept there, so cursors stay good across restarts.
+  let cursorKey = store?.get('cursor-key') as string | undefined;
+  if (cursorKey === undefined) {
+    cursorKey = randomBytes(32).toString('hex');
+    if (store) {
+      store.put('cursor-key', cursorKey);
+      store.commit();
+    }
+  }
   const engine: Engine = {
-    core, io, options: o,
+    core, io, options: o, cursorKey: Buffer.from(cursorKey, 'hex'),
     pool: () => {
       if (!pool || pool.isClosed) pool = new WorkerPool(o.workers, { maxRecordBytes: DEFAULTS.maxRecordBytes, windowBytes: DEFAULTS.windowBytes, inflightBytes: DEFAULTS.inflightBytes });
       return pool;
@@ -126,12 +144,6 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     e2e: (ms) => { sums.e2e += ms; e2e.record(ms); },
     parse: (ms) => { sums.parse += ms; parse.record(ms); },
   };
-  // Durable subscriptions' acknowledged positions, in the checkpoint write-ahead log.
-  const store = o.checkpoint === null ? null : CheckpointStore.open(o.checkpoint, {
-    syncMs: o.checkpointMs,
-    onError: (err) => o.warn(err.message),
-  });
-  for (const m of store?.recovery.messages ?? []) o.warn(m);
   const conns = new Set<Connection>();
   /** Durable names with an open subscription: one at a time each. */
   const durableInUse = new Set<string>();
@@ -160,7 +172,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       if ('cursor' in spec) {
         let decoded;
         try {
-          decoded = decodeCursor(spec.cursor);
+          decoded = decodeCursor(spec.cursor, engine.cursorKey);
         } catch (err) {
           throw new RequestError('bad_request', (err as Error).message);
         }
@@ -260,7 +272,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     if (key === undefined || !store) throw new RequestError('bad_request', 'ack is for durable subscriptions (subscribe with "durable")');
     let decoded;
     try {
-      decoded = decodeCursor(m.cursor);
+      decoded = decodeCursor(m.cursor, engine.cursorKey);
     } catch (err) {
       throw new RequestError('bad_request', (err as Error).message);
     }
@@ -272,13 +284,14 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       return { path: e.path, dev: e.dev, ino: e.ino, fp: e.fp, fpLength: e.fpLength, offset: e.offset, line: e.line, crcBefore: 0, crcLength: 0 };
     });
     // Files the subscription still reads that this (older) cursor does not name keep their last acknowledged position.
-    const previous = (store.get(key) as DurableState | undefined)?.positions ?? [];
+    const state = store.get(key) as DurableState | undefined;
+    const previous = state?.positions ?? [];
     for (const p of previous) {
       if (positions.some((q) => q.dev === p.dev && q.ino === p.ino)) continue;
       const f = sub.source.find(p.dev, p.ino);
       if (f && sub.position(f) !== undefined) positions.push(p);
     }
-    store.put(key, { positions } satisfies DurableState);
+    store.put(key, { positions, holder: state?.holder } satisfies DurableState);
     sourceCheckpoint(sub.source);
   }
 
@@ -305,16 +318,16 @@ export async function startService(options: ServiceOptions): Promise<Service> {
    * starts (nothing was sent yet), and every file it begins reading from 0,
    * committed at once so that a crash before the first ack loses no file.
    */
-  function durableStart(key: string, at: Map<TrackedFile, { offset: number; line: number }>): void {
+  function durableStart(key: string, at: Map<TrackedFile, { offset: number; line: number }>, holder: string): void {
     const positions: DurablePosition[] = [...at].map(([f, p]) => ({ path: f.path, ...positionOf(f.fd, fstatSync(f.fd), p.offset, p.line) }));
-    store!.put(key, { positions } satisfies DurableState);
+    store!.put(key, { positions, holder } satisfies DurableState);
     store!.commit();
   }
 
   function durableNewFile(key: string, f: TrackedFile): void {
     const state = (store!.get(key) as DurableState | undefined) ?? { positions: [] };
     if (state.positions.some((p) => p.dev === f.dev && p.ino === f.ino)) return;
-    store!.put(key, { positions: [...state.positions, { path: f.path, ...positionOf(f.fd, fstatSync(f.fd), 0, 1) }] } satisfies DurableState);
+    store!.put(key, { ...state, positions: [...state.positions, { path: f.path, ...positionOf(f.fd, fstatSync(f.fd), 0, 1) }] } satisfies DurableState);
     store!.commit();
   }
 
@@ -341,6 +354,10 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       if (durableInUse.has(durable)) throw new RequestError('durable_in_use', `the durable subscription "${msg.durable}" of source "${src.config.name}" is open on another subscription`);
     }
     const saved = durable === null ? undefined : (store!.get(durable) as DurableState | undefined);
+    if (saved && (saved.holder ?? '') !== c.grant.holder) {
+      refused.forbidden++;
+      throw new RequestError('forbidden', `the durable subscription "${msg.durable}" belongs to another token`);
+    }
     if (durable !== null) durableInUse.add(durable);
     // Hold the files while the start is found (counting lines yields): none is closed under us.
     const held = [...src.files.values()];
@@ -378,7 +395,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     if (durable !== null) {
       const key = durable;
       c.durable.set(id, key);
-      durableStart(key, where.at);
+      durableStart(key, where.at, c.grant.holder);
       sub.onNewFile = (f) => durableNewFile(key, f);
     }
     sub.onEnd = () => {
@@ -492,7 +509,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     if (store) {
       metric('logwire_checkpoint_commits_total', 'counter', 'Group commits of the checkpoint log.', [['', store.commits]]);
       metric('logwire_checkpoint_failures_total', 'counter', 'Checkpoint writes or fsyncs that failed (the checkpoint stayed where it was).', [['', store.failures]]);
-      const cps = [...sources.values()].flatMap((src) => ((store.get(`source:${src.config.name}`) as DurableState | undefined)?.positions ?? []).map((p) => [src, p] as const));
+      const cps = srcs.flatMap((src) => ((store.get(`source:${src.config.name}`) as DurableState | undefined)?.positions ?? []).map((p) => [src, p] as const));
       metric('logwire_checkpoint_offset_bytes', 'gauge', 'Per file, the offset every durable subscriber has acknowledged.', cps.map(([src, p]) => [`{source="${esc(src.config.name)}",file="${esc(p.path)}"}`, p.offset]));
       metric('logwire_checkpoint_corrupt_records', 'gauge', 'Damaged records found in the checkpoint at start (the rest of that file was skipped).', [['', store.recovery.corrupt]]);
     }
@@ -530,7 +547,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     if (tooManyHeaders(req.rawHeaders)) return { status: 431, reason: 'headers', message: `more than ${MAX_HEADERS} header lines` };
     if (!origins.hostAllowed(req.headers.host)) return { status: 403, reason: 'host', message: `Host ${JSON.stringify(req.headers.host)} is not this service's; add its origin with --origin` };
     if (!origins.originAllowed(req.headers.origin)) return { status: 403, reason: 'origin', message: `origin ${JSON.stringify(req.headers.origin)} is not allowed; add it with --origin` };
-    if (!needsToken) return { sources: null };
+    if (!needsToken) return { sources: null, holder: '' };
     const token = presentedToken(req);
     const grant = tokens.grant(token);
     if (!grant) return { status: 401, reason: 'unauthorized', message: token === null ? 'a token is needed: "Authorization: Bearer TOKEN" or ?token=TOKEN' : 'wrong token' };
@@ -630,7 +647,10 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       rate: new RateLimit(o.messageRate, o.messageBurst), dropped: 0, droppedAt: 0,
     };
     conns.add(c);
-    ws.on('pong', () => { c.alive = true; });
+    ws.on('pong', () => {
+      c.alive = true;
+      withinRate(c); // unasked pongs are messages too: a flood of them closes the connection
+    });
     // Pings are answered here (autoPong is off) so that a ping flood meets the rate limit too.
     ws.on('ping', (data) => { if (withinRate(c)) ws.pong(data); });
     ws.on('message', (data: Buffer, isBinary: boolean) => {

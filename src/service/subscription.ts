@@ -37,6 +37,8 @@ export interface Engine {
   io: IoMode;
   options: ResolvedService;
   pool(): WorkerPool;
+  /** Signs cursors (kept in the checkpoint, so cursors outlive a restart). */
+  cursorKey: Buffer;
   /** Serialises use of the pool between subscriptions. */
   withPool<T>(use: (pool: WorkerPool) => Promise<T>): Promise<T>;
   /** Record an end-to-end latency (ms): line seen by the service -> frame handed to the socket. */
@@ -193,7 +195,7 @@ export class Subscription {
       const f = r.file;
       entries.push({ path: f.path, dev: f.dev, ino: f.ino, fp: f.fp, fpLength: f.fpLength, offset: r.pos, line: r.line });
     }
-    return encodeCursor(this.source.config.name, entries);
+    return encodeCursor(this.source.config.name, entries, this.engine.cursorKey);
   }
 
   private async run(): Promise<void> {
