@@ -6,7 +6,7 @@ import { parseZone, type Zone } from './tz.js';
 import { compilePattern } from './pattern.js';
 
 /** A format the core runs: a built-in one or a pattern (`pattern:…`, see src/pattern.ts). */
-export type ConcreteFormat = 'classic' | 'logfmt' | 'json' | `pattern:${string}`;
+export type ConcreteFormat = 'classic' | 'logfmt' | 'json' | 'clf' | 'combined' | 'apache_error' | 'syslog' | `pattern:${string}`;
 export type Format = 'auto' | ConcreteFormat;
 export type IoMode = 'mmap' | 'pread';
 
@@ -54,7 +54,7 @@ export interface ResolvedOptions {
 }
 
 const KNOWN = new Set(['format', 'tz', 'workers', 'io', 'maxRecordBytes', 'levelRaw', 'fileName', 'signal']);
-const FORMATS: readonly Format[] = ['auto', 'classic', 'logfmt', 'json'];
+const FORMATS: readonly Format[] = ['auto', 'classic', 'logfmt', 'json', 'clf', 'combined', 'apache_error', 'syslog'];
 
 function bad(name: string, must: string, got: unknown): never {
   const shown = typeof got === 'string' ? JSON.stringify(got) : typeof got === 'bigint' ? `${got}n (a BigInt)` : Array.isArray(got) ? 'an array' : String(got);

@@ -26,6 +26,15 @@ export interface CompiledPattern {
 
 export const PROGRAM_BYTES = 64 << 10;
 
+/** Formats that are patterns underneath (docs/patterns.md, "Built-in formats"). */
+export const BUILTIN_PATTERNS = {
+  clf: '%{client} %{ident} %{user} [%{@ts:%d/%b/%Y:%H:%M:%S %z}] "%{method} %{path}%[ %{protocol}%]" %{status:int} %{size:int}',
+  combined: '%{client} %{ident} %{user} [%{@ts:%d/%b/%Y:%H:%M:%S %z}] "%{method} %{path}%[ %{protocol}%]" %{status:int} %{size:int} "%{referer}" "%{agent}"',
+  apache_error: '[%{@ts:%a %b %d %H:%M:%S %Y}] [%{@level}] %[[client %{client}] %]%{@msg}',
+  syslog: '%{@ts:%b %d %H:%M:%S} %{host} %{app}%[[%{pid:int}]%]: %{@msg}',
+} as const;
+export type BuiltinPattern = keyof typeof BUILTIN_PATTERNS;
+
 function fail(pattern: string, column: number, why: string): never {
   const from = Math.max(0, column - 12);
   const near = pattern.slice(from, column + 12);

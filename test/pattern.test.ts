@@ -143,3 +143,31 @@ test('patterns run in the worker pool too (parseFile), the same as on the callin
   for await (const b of parseFile(path, { format, workers: 2 }, { chunkBytes: 64 << 10 })) got.push(b.ndjson.toString());
   assert.equal(got.join(''), parseBuffer(readFileSync(path), { format, fileName: path }).ndjson.toString());
 });
+
+test('built-in formats: clf and combined access logs, apache_error, syslog with its year inferred', () => {
+  const one = (line: string, format: 'clf' | 'combined' | 'apache_error' | 'syslog') => parseBuffer(line + '\n', { format }).records()[0];
+  const clf = one('127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326', 'clf');
+  assert.equal(clf.ts, '2000-10-10T20:55:36Z');
+  assert.deepEqual(clf.fields, { client: '127.0.0.1', ident: '-', user: 'frank', method: 'GET', path: '/apache_pb.gif', protocol: 'HTTP/1.0', status: 200, size: 2326 });
+  const combined = one('10.0.0.2 - - [01/May/2024:12:00:00 +0000] "POST /api/v1/orders?id=7 HTTP/1.1" 201 - "https://ex.com/a b" "Mozilla/5.0 (X11; Linux x86_64)"', 'combined');
+  assert.deepEqual(combined.fields, {
+    client: '10.0.0.2', ident: '-', user: '-', method: 'POST', path: '/api/v1/orders?id=7', protocol: 'HTTP/1.1', status: 201, size: '-',
+    referer: 'https://ex.com/a b', agent: 'Mozilla/5.0 (X11; Linux x86_64)',
+  });
+  // HTTP/0.9 requests have no protocol.
+  assert.deepEqual(one('1.2.3.4 - - [01/May/2024:12:00:00 +0000] "GET /" 200 5', 'clf').fields.path, '/');
+  const err = one('[Sun Dec 04 04:47:44 2005] [error] [client 1.2.3.4] File does not exist: /var/www/favicon.ico', 'apache_error');
+  assert.deepEqual([err.ts, err.level, err.msg, err.fields], ['2005-12-04T04:47:44Z', 'error', 'File does not exist: /var/www/favicon.ico', { client: '1.2.3.4' }]);
+  assert.equal(one('[Sun Dec 04 04:47:44 2005] [notice] workerEnv.init() ok', 'apache_error').msg, 'workerEnv.init() ok');
+  const sys = one('Jun  4 15:16:01 combo sshd(pam_unix)[19939]: check pass; user unknown', 'syslog');
+  assert.deepEqual([sys.msg, sys.fields], ['check pass; user unknown', { host: 'combo', app: 'sshd(pam_unix)', pid: 19939 }]);
+  // No year in the line: this year, or last year for a time more than a day ahead of now.
+  const now = new Date();
+  for (const [month, day] of [[0, 1], [11, 31]] as const) {
+    let year = now.getUTCFullYear();
+    if (Date.UTC(year, month, day, 23, 59, 59) > now.getTime() + 86_400_000) year--;
+    const text = `${['Jan', 'Dec'][month === 0 ? 0 : 1]} ${String(day).padStart(2, ' ')} 23:59:59 h app: x`;
+    assert.equal(one(text, 'syslog').ts, new Date(Date.UTC(year, month, day, 23, 59, 59)).toISOString().replace('.000Z', 'Z'), text);
+  }
+  assert.equal(one('not a syslog line', 'syslog').error, 'no match');
+});

@@ -29,7 +29,8 @@ Usage:
   logwire --help | --version
 
 Options for parse:
-  --format F          auto (default), classic, logfmt, json, or pattern:PATTERN
+  --format F          auto (default), classic, logfmt, json, clf, combined,
+                      apache_error, syslog, or pattern:PATTERN
                       (dissect-style, e.g. 'pattern:%{@ts:%Y-%m-%d %H:%M:%S} %{@level} %{@msg}';
                       see docs/patterns.md)
   --tz ZONE           zone for timestamps without an offset: UTC (default),

@@ -4,7 +4,7 @@
 // Every request is screened (headers, Host, Origin, token) before it is
 // served, and an upgrade before its WebSocket exists.
 import type { ConcreteFormat } from '../options.js';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { fstatSync, readFileSync, readSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
@@ -114,15 +114,18 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     onError: (err) => o.warn(err.message),
   });
   for (const m of store?.recovery.messages ?? []) o.warn(m);
-  // Cursors are signed; with a checkpoint the key is kept there, so cursors stay good across restarts.
+  // Cursors are signed, with a key that outlives a restart: a random one kept in the checkpoint, or
+  // without one a key derived from the configuration, the tokens' digests included (which no client knows).
   let cursorKey = store?.get('cursor-key') as string | undefined;
-  if (cursorKey === undefined) {
+  if (cursorKey === undefined && store) {
     cursorKey = randomBytes(32).toString('hex');
-    if (store) {
-      store.put('cursor-key', cursorKey);
-      store.commit();
-    }
+    store.put('cursor-key', cursorKey);
+    store.commit();
   }
+  cursorKey ??= createHash('sha256').update(JSON.stringify({
+    sources: o.sources.map((x) => [x.name, x.globs, x.roots]),
+    tokens: o.tokens.map((t) => t.digest.toString('hex')).sort(),
+  })).digest('hex');
   const engine: Engine = {
     core, io, options: o, cursorKey: Buffer.from(cursorKey, 'hex'),
     pool: () => {

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { createError, ErrorCodes } from '../errors.js';
 import type { ConcreteFormat } from '../options.js';
-import { compilePattern } from '../pattern.js';
+import { BUILTIN_PATTERNS, compilePattern, type BuiltinPattern } from '../pattern.js';
 import { offsetForLocal, type Zone } from '../tz.js';
 
 /** What the host needs from the core; test/wasm-contract.test.ts checks both builds export it. */
@@ -38,13 +38,14 @@ export interface CoreExports {
   detect(ptr: number, len: number, whole: number): number;
   patternPtr(): number;
   patternSize(): number;
+  setClock(year: number, nowSeconds: number): void;
 }
 
 export const CORE_EXPORTS: readonly (keyof CoreExports)[] = [
   'memory', 'init', 'inputPtr', 'inputSize', 'outputPtr', 'outputSize', 'prefixPtr', 'prefixSize',
   'configure', 'setZone', 'begin', 'feed', 'consumedBytes', 'outputLength', 'resetOutput', 'setOutputLimit', 'recordCount',
   'newlineCount', 'position', 'nextLine', 'committedOffset', 'isDone', 'chunkCrc', 'chunkLength',
-  'countLines', 'crc32c', 'detect', 'patternPtr', 'patternSize',
+  'countLines', 'crc32c', 'detect', 'patternPtr', 'patternSize', 'setClock',
 ];
 
 export const Mode = { split: 0, crc: 1, parse: 2, ndjson: 3 } as const;
@@ -178,8 +179,12 @@ export class WasmCore {
     this.bytes.set(prefix, this.exports.prefixPtr());
     const flags = (opts.levelRaw ? 1 : 0) | (opts.chunkCrc ? 2 : 0) | (opts.mapped ? 4 : 0);
     let id: number;
-    if (format.startsWith('pattern:')) {
-      this.loadPattern(format.slice(8));
+    const pattern = format.startsWith('pattern:') ? format.slice(8) : BUILTIN_PATTERNS[format as BuiltinPattern];
+    if (pattern !== undefined) {
+      this.loadPattern(pattern);
+      // Layouts without a year (syslog) read the current one.
+      const now = Date.now();
+      this.exports.setClock(new Date(now).getUTCFullYear(), Math.floor(now / 1000));
       id = FORMAT_PATTERN;
     } else id = FORMAT_IDS[format as 'classic'];
     this.exports.configure(id, Mode[mode], flags, prefix.length);
