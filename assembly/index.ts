@@ -90,7 +90,7 @@ export function configure(fmt: i32, md: i32, flags: u32, prefixBytes: u32): void
 }
 
 export { setZone } from './time';
-export { patternPtr, patternSize } from './pattern';
+export { patternPtr, patternSize, setClock } from './pattern';
 
 // ---- Stream state ----
 let pos: u64 = 0; // file offset of the next byte fed

@@ -270,14 +270,31 @@ function parseLayout(l: usize, le: usize, p: usize, end: usize, whole: bool): us
   let utc: i64;
   if (epoch != i64.MIN_VALUE) utc = epoch;
   else {
-    if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return 0;
-    const days = yday > 0 ? daysFromCivil(y, 1, 1) + yday - 1 : daysFromCivil(y, <i32>mo, <i32>d);
-    const local = days * 86400 + h * 3600 + mi * 60 + s;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return 0;
+    const guess = y < 0;
+    if (guess) y = defaultYear;
+    let days = yday > 0 ? daysFromCivil(y, 1, 1) + yday - 1 : daysFromCivil(y, <i32>mo, <i32>d);
+    let local = days * 86400 + h * 3600 + mi * 60 + s;
     utc = hasOffset ? local - offset : localToUtc(local);
+    if (guess && utc > nowSeconds + 86400) {
+      days = yday > 0 ? daysFromCivil(y - 1, 1, 1) + yday - 1 : daysFromCivil(y - 1, <i32>mo, <i32>d);
+      local = days * 86400 + h * 3600 + mi * 60 + s;
+      utc = hasOffset ? local - offset : localToUtc(local);
+    }
   }
   if (utc < -62167219200 || utc > 253402300799) return 0;
   setTimestamp(utc, frac, fd);
   return p;
+}
+
+// A layout without a year (syslog) takes this one, or the year before when
+// that would put the time more than a day in the future (lines from December
+// read in January).
+let defaultYear: i64 = 1970;
+let nowSeconds: i64 = 0;
+export function setClock(year: i32, now: f64): void {
+  defaultYear = year;
+  nowSeconds = <i64>now;
 }
 
 const E_NO_MATCH: usize = memory.data<u8>([0x2c, 0x22, 0x65, 0x72, 0x72, 0x6f, 0x72, 0x22, 0x3a, 0x22, 0x6e, 0x6f, 0x20, 0x6d, 0x61, 0x74, 0x63, 0x68, 0x22]); // ,"error":"no match"
