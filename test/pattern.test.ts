@@ -2,13 +2,22 @@
 // layouts, and every CSV cell of the eight loghub samples reproduced.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseBuffer, type LogRecord } from '../src/index.js';
 import { compilePattern } from '../src/pattern.js';
 
-const DATA = fileURLToPath(new URL('../../../../shared/data/loghub/', import.meta.url));
+/**
+ * The loghub samples: ../shared/data beside the repository (the team's layout), or where
+ * LOGWIRE_SHARED_DATA says; a clone elsewhere on this machine finds /work/shared/data.
+ */
+const DATA = [
+  process.env.LOGWIRE_SHARED_DATA,
+  fileURLToPath(new URL('../../../../shared/data/', import.meta.url)),
+  '/work/shared/data/',
+].filter((d): d is string => !!d).map((d) => join(d, 'loghub')).find((d) => existsSync(join(d, 'HDFS_2k.log'))) ??
+  assert.fail('the loghub samples (shared/data/loghub beside the repository) were not found; set LOGWIRE_SHARED_DATA to the data folder');
 
 const rec = (line: string, pattern: string): LogRecord => parseBuffer(line + '\n', { format: { pattern } }).records()[0];
 
