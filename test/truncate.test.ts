@@ -186,7 +186,7 @@ if (!isMainThread) {
         // the file already had when the parse began).
         const rec = JSON.parse(l) as { offset: number; len: number };
         if (rec.offset + rec.len === (r.shrunkTo ?? r.bytes) && want !== undefined) continue;
-        wrong.push(`round ${r.round} (shrunkTo ${r.shrunkTo}): got ${l.slice(0, 160)}\n  want ${want?.slice(0, 160) ?? '(no record at that offset)'}`);
+        wrong.push(`round ${r.round} (shrunkTo ${r.shrunkTo}): got ${l}\n  want ${want ?? "(no record at that offset)"}`);
       }
     }
     assert.deepEqual(wrong.slice(0, 5), [], `${wrong.length} records differ from the file's (first 5 shown)`);

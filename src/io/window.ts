@@ -78,7 +78,12 @@ export class WindowReader {
     if (this.slot < 0 || !this.native) return false;
     const faulted = this.native.unmapWindow(this.slot);
     this.slot = -1;
-    if (faulted && this.shrunkTo === undefined) this.shrunkTo = fstatSync(this.fd).size;
+    // The size now, even if a smaller one was seen before: an earlier, larger shrunkTo would let
+    // records the fault zeroed (between that size and this one) through.
+    if (faulted) {
+      const now = fstatSync(this.fd).size;
+      this.shrunkTo = this.shrunkTo === undefined ? now : Math.min(this.shrunkTo, now);
+    }
     return faulted;
   }
 
