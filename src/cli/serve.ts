@@ -19,8 +19,9 @@ Usage:
 
 Sources (at least one, from --source or the config file):
   NAME=GLOB           follow the files GLOB matches (wildcards * ? [..] in the
-                      last path component); format auto|classic|logfmt|json
-                      (default auto), tz a zone (default UTC), policy for a
+                      last path component); format auto|classic|logfmt|json|
+                      clf|combined|apache_error|syslog (default auto; a
+                      pattern goes in the config file: "format":{"pattern":…}), tz a zone (default UTC), policy for a
                       live subscriber that cannot keep up: block (default),
                       drop or disconnect; root a directory its files must
                       really be under, symlinks resolved (repeatable; default
