@@ -4,6 +4,7 @@ import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node
 import type { Readable } from 'node:stream';
 import { RecordBatch, type LogRecord } from './batch.js';
 import { crc32cCombine } from './crc32c.js';
+import { detectFormat } from './detect.js';
 import { StreamFeeder } from './engine.js';
 import { createError, ErrorCodes, ioError, LogwireError } from './errors.js';
 import { lastLineEnd } from './io/lines.js';
@@ -92,7 +93,7 @@ function withCore<T>(maxRecordBytes: number, internal: InternalOptions, use: (co
 }
 
 function chooseFormat(o: ResolvedOptions, core: WasmCore, sample: Uint8Array, whole: boolean): ConcreteFormat {
-  return o.format === 'auto' ? core.detect(sample, whole) : o.format;
+  return o.format === 'auto' ? detectFormat(core, sample, whole) : o.format;
 }
 
 /**

@@ -2,7 +2,8 @@
 // layouts, and every CSV cell of the eight loghub samples reproduced.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseBuffer, type LogRecord } from '../src/index.js';
@@ -179,4 +180,31 @@ test('built-in formats: clf and combined access logs, apache_error, syslog with 
     assert.equal(one(text, 'syslog').ts, new Date(Date.UTC(year, month, day, 23, 59, 59)).toISOString().replace('.000Z', 'Z'), text);
   }
   assert.equal(one('not a syslog line', 'syslog').error, 'no match');
+});
+
+test('auto picks a built-in pattern format when every sampled line matches it, else the classic/logfmt/json rule', async () => {
+  const { parseFile } = await import('../src/index.js');
+  const samples: [string, string][] = [
+    ['combined', '1.2.3.4 - - [01/May/2024:12:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8"\n10.0.0.1 - bob [01/May/2024:12:00:01 +0000] "POST /x HTTP/1.1" 201 17 "https://a/" "Mozilla/5.0"\n'],
+    ['clf', '1.2.3.4 - - [01/May/2024:12:00:00 +0000] "GET / HTTP/1.1" 200 5\n'],
+    ['apache_error', '[Sun Dec 04 04:47:44 2005] [notice] workerEnv.init() ok /etc/httpd/conf/workers2.properties\n[Sun Dec 04 04:47:45 2005] [error] mod_jk child workerEnv in error state 6\n'],
+    ['syslog', 'Jun 14 15:16:01 combo sshd(pam_unix)[19939]: check pass; user unknown\nJun 14 15:16:02 combo kernel: Linux version 2.6.5\n'],
+    // One line of another kind: not every line matches, so the classic/logfmt/json rule decides.
+    ['classic', '2024-05-01 12:00:00.000 [INFO] started\nJun 14 15:16:01 combo kernel: x\n2024-05-01 12:00:01.000 [WARN] slow\n'],
+    ['logfmt', 'ts=2024-05-01T12:00:00Z level=info msg=hi\n'],
+  ];
+  const dir = mkdtempSync(join(tmpdir(), 'logwire-auto-'));
+  try {
+    for (const [want, text] of samples) {
+      const path = join(dir, `${want}.log`);
+      writeFileSync(path, text);
+      const run = parseFile(path, { workers: 1 });
+      for await (const b of run) void b;
+      assert.equal(run.stats.format, want, text);
+      const batch = parseBuffer(text);
+      assert.ok(batch.records().every((r) => r.error === undefined), want);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket } from 'ws';
 import { createError, ErrorCodes, LogwireError } from '../errors.js';
+import { detectFormat } from '../detect.js';
 import { resolveIo } from '../io/window.js';
 import { DEFAULTS } from '../options.js';
 import { WorkerPool } from '../pool/pool.js';
@@ -86,7 +87,7 @@ function fileFormat(core: WasmCore, src: Source, f: TrackedFile): ConcreteFormat
   if (f.format === null) {
     const sample = Buffer.alloc(Math.min(65536, f.size));
     const n = readSync(f.fd, sample, 0, sample.length, 0);
-    f.format = src.config.format === 'auto' ? core.detect(sample.subarray(0, n), n === f.size) : src.config.format;
+    f.format = src.config.format === 'auto' ? detectFormat(core, sample.subarray(0, n), n === f.size) : src.config.format;
   }
   return f.format;
 }

@@ -3,6 +3,7 @@
 // subscriber's send queue has room. A replay and live following are the same
 // loop; big backlogs go to the worker pool, small steps run on this thread.
 import { fstatSync, readSync } from 'node:fs';
+import { detectFormat } from '../detect.js';
 import { parseChunk } from '../engine.js';
 import { DEFAULTS } from '../options.js';
 import { WorkerPool } from '../pool/pool.js';
@@ -293,7 +294,7 @@ export class Subscription {
     if (f.format === null) {
       const sample = Buffer.alloc(Math.min(65536, size));
       const n = readSync(f.fd, sample, 0, sample.length, 0);
-      f.format = this.source.config.format === 'auto' ? this.engine.core.detect(sample.subarray(0, n), n === size) : this.source.config.format;
+      f.format = this.source.config.format === 'auto' ? detectFormat(this.engine.core, sample.subarray(0, n), n === size) : this.source.config.format;
     }
     if (cut - r.pos >= POOL_MIN_BYTES) {
       let end = cut;
