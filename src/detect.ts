@@ -11,29 +11,32 @@ const SAMPLE_LINES = 20;
 
 export function detectFormat(core: WasmCore, sample: Uint8Array, whole: boolean): ConcreteFormat {
   const base = core.detect(sample, whole);
-  // Up to 20 whole non-empty lines (the last one only if the sample is the whole input).
-  const lines: Uint8Array[] = [];
+  // Up to 20 whole non-empty lines (the last one only if the sample is the whole input), as they are.
+  let lines = 0;
   let start = 0;
-  while (lines.length < SAMPLE_LINES && start < sample.length) {
+  let upTo = 0;
+  while (lines < SAMPLE_LINES && start < sample.length) {
     let end = sample.indexOf(10, start);
     if (end < 0) {
       if (!whole) break;
       end = sample.length;
     }
-    let e = end;
-    if (e > start && sample[e - 1] === 13) e--;
-    if (e > start) lines.push(sample.subarray(start, e));
+    if (end > start && !(end === start + 1 && sample[start] === 13)) lines++;
     start = end + 1;
+    upTo = Math.min(start, sample.length);
   }
-  if (lines.length === 0) return base;
-  const text = Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')]));
+  if (lines === 0) return base;
+  const text = sample.subarray(0, upTo);
   for (const format of PATTERN_FORMATS) {
     core.configure(format, 'ndjson', '');
+    let records = 0;
     let misses = 0;
     for (const out of new StreamFeeder(core).push(text, true)) {
+      records += out.records;
       for (let i = out.ndjson.indexOf('"error":"no match"'); i >= 0; i = out.ndjson.indexOf('"error":"no match"', i + 1)) misses++;
     }
-    if (misses === 0) return format;
+    // Every line a record (the core's idea of an empty line rules), and every record a match.
+    if (records > 0 && misses === 0) return format;
   }
   return base;
 }
