@@ -39,20 +39,30 @@ async function serve(dir: string, extra: Partial<ServiceOptions> = {}, policy?: 
   return startService({ port: 0, pollMs: 50, sources: [{ name: 'app', globs: [join(dir, '*.log')], format: 'classic', policy }], ...extra });
 }
 
+/** A service on a folder holding app.log with `text`, and a connected client; both closed after `body`. */
+async function withFile(text: string, extra: Partial<ServiceOptions>, body: (t: { dir: string; path: string; svc: Service; c: Client }) => Promise<void>): Promise<void> {
+  const dir = freshDir();
+  const path = join(dir, 'app.log');
+  writeFileSync(path, text);
+  const svc = await serve(dir, extra);
+  const c = await Client.connect(svc.url);
+  try {
+    await body({ dir, path, svc, c });
+  } finally {
+    await c.close();
+    await svc.close();
+  }
+}
+
 /** What `logwire parse` gives for these bytes of this file, from this offset and line. */
 function expected(path: string, bytes: string, offset = 0, line = 1): Record<string, unknown>[] {
   const batch = parseBuffer(bytes, { format: 'classic', fileName: path });
   return batch.records().map((r) => ({ ...r, offset: r.offset + offset, line: r.line + line - 1 })) as unknown as Record<string, unknown>[];
 }
 
-test('replays from the start, says caught_up, then follows appended lines', async () => {
-  const dir = freshDir();
-  const path = join(dir, 'app.log');
+test('replays from the start, says caught_up, then follows appended lines', () => {
   const first = lines(0, 3000);
-  writeFileSync(path, first);
-  const svc = await serve(dir, { batchBytes: 16 << 10 });
-  const c = await Client.connect(svc.url);
-  try {
+  return withFile(first, { batchBytes: 16 << 10 }, async ({ path, c }) => {
     c.send({ op: 'subscribe', id: 's', source: 'app', from: 'start' });
     await c.until((f) => f.some((x) => x.op === 'caught_up'), 'caught_up');
     const sub = c.of('s', 'subscribed')[0];
@@ -65,20 +75,12 @@ test('replays from the start, says caught_up, then follows appended lines', asyn
     const all = await c.waitRecords('s', 3050);
     assert.deepEqual(all.slice(3000), expected(path, more, first.length, 3001));
     assert.equal(all.length, 3050);
-  } finally {
-    await c.close();
-    await svc.close();
-  }
+  });
 });
 
-test('from end gives only new lines, with exact line numbers', async () => {
-  const dir = freshDir();
-  const path = join(dir, 'app.log');
+test('from end gives only new lines, with exact line numbers', () => {
   const first = lines(0, 500);
-  writeFileSync(path, first);
-  const svc = await serve(dir);
-  const c = await Client.connect(svc.url);
-  try {
+  return withFile(first, {}, async ({ path, c }) => {
     c.send({ op: 'subscribe', id: 'e', source: 'app', from: 'end' });
     await c.until(() => c.of('e', 'subscribed').length > 0, 'subscribed');
     assert.deepEqual(c.of('e', 'subscribed')[0].files, [{ file: path, offset: first.length }]);
@@ -86,10 +88,7 @@ test('from end gives only new lines, with exact line numbers', async () => {
     appendFileSync(path, more);
     const got = await c.waitRecords('e', 20);
     assert.deepEqual(got, expected(path, more, first.length, 501));
-  } finally {
-    await c.close();
-    await svc.close();
-  }
+  });
 });
 
 test('from an offset: a line start as given, a mid-line offset skips to the next line', async () => {
@@ -147,14 +146,9 @@ test('from a time: binary search finds the first line at or after it', async () 
   }
 });
 
-test('filters: level and above, field match, contains, combined', async () => {
-  const dir = freshDir();
-  const path = join(dir, 'app.log');
+test('filters: level and above, field match, contains, combined', () => {
   const text = lines(0, 300);
-  writeFileSync(path, text);
-  const svc = await serve(dir);
-  const c = await Client.connect(svc.url);
-  try {
+  return withFile(text, {}, async ({ path, c }) => {
     const all = expected(path, text) as { level: string; fields: Record<string, string>; msg: string }[];
     const cases: [string, object, (r: (typeof all)[number]) => boolean][] = [
       ['lv', { level: 'warn' }, (r) => r.level === 'warn' || r.level === 'error'],
@@ -172,10 +166,7 @@ test('filters: level and above, field match, contains, combined', async () => {
     c.send({ op: 'subscribe', id: 'bad', source: 'app', filter: { level: 'loud' } });
     await c.until(() => c.of('bad', 'error').length > 0, 'bad filter refused');
     assert.equal(c.of('bad', 'error')[0].code, 'bad_request');
-  } finally {
-    await c.close();
-    await svc.close();
-  }
+  });
 });
 
 test('resume by cursor after a reconnect: nothing lost, nothing repeated', async () => {
@@ -242,44 +233,34 @@ test('a cursor into a file that is gone gives a file_gone gap, even if a new fil
   }
 });
 
-test('rotation by rename + create: the old file is read to its end, then the new one from 0', async () => {
-  const dir = freshDir();
-  const path = join(dir, 'app.log');
-  writeFileSync(path, lines(0, 100));
-  const svc = await serve(dir);
-  const c = await Client.connect(svc.url);
-  try {
-    c.send({ op: 'subscribe', id: 'f', source: 'app', from: 'end' });
-    await c.until(() => c.of('f', 'caught_up').length > 0, 'caught up');
-    // The last lines land in the old file just before the rename.
-    const tail = lines(100, 30);
-    appendFileSync(path, tail);
-    renameSync(path, join(dir, 'app.log.1'));
-    const fresh = lines(130, 40);
-    writeFileSync(path, fresh);
-    const got = await c.waitRecords('f', 70);
-    const oldOnes = got.filter((r) => (r.line as number) > 100);
-    assert.deepEqual(oldOnes, expected(path, tail, lines(0, 100).length, 101));
-    assert.deepEqual(got.filter((r) => (r.line as number) <= 40), expected(path, fresh));
-    const reasons = c.of('f', 'rotated').map((f) => f.reason);
-    assert.ok(reasons.includes('renamed') && reasons.includes('created'), JSON.stringify(reasons));
-    assert.equal(c.of('f', 'rotated').find((f) => f.reason === 'renamed')!.to, join(dir, 'app.log.1'));
-    await new Promise((r) => setTimeout(r, 200));
-    assert.equal(c.records('f').length, 70, 'nothing repeated');
-    // The old file to its end before the new one, even with a backlog in the old one.
-    const backlog = lines(1000, 20_000, 'old');
-    appendFileSync(path, backlog);
-    renameSync(path, join(dir, 'app.log.2'));
-    writeFileSync(path, lines(0, 10, 'newer'));
-    const all = await c.waitRecords('f', 70 + 20_010, 30_000);
-    const lastOld = all.map((r) => String(r.msg)).lastIndexOf(all.find((r) => String(r.msg).includes('event old n=20999'))!.msg as string);
-    const firstNew = all.findIndex((r) => String(r.msg).includes('newer'));
-    assert.ok(lastOld >= 0 && firstNew > lastOld, `old file's last record at ${lastOld}, new file's first at ${firstNew}`);
-  } finally {
-    await c.close();
-    await svc.close();
-  }
-});
+test('rotation by rename + create: the old file is read to its end, then the new one from 0', () => withFile(lines(0, 100), {}, async ({ dir, path, c }) => {
+  c.send({ op: 'subscribe', id: 'f', source: 'app', from: 'end' });
+  await c.until(() => c.of('f', 'caught_up').length > 0, 'caught up');
+  // The last lines land in the old file just before the rename.
+  const tail = lines(100, 30);
+  appendFileSync(path, tail);
+  renameSync(path, join(dir, 'app.log.1'));
+  const fresh = lines(130, 40);
+  writeFileSync(path, fresh);
+  const got = await c.waitRecords('f', 70);
+  const oldOnes = got.filter((r) => (r.line as number) > 100);
+  assert.deepEqual(oldOnes, expected(path, tail, lines(0, 100).length, 101));
+  assert.deepEqual(got.filter((r) => (r.line as number) <= 40), expected(path, fresh));
+  const reasons = c.of('f', 'rotated').map((f) => f.reason);
+  assert.ok(reasons.includes('renamed') && reasons.includes('created'), JSON.stringify(reasons));
+  assert.equal(c.of('f', 'rotated').find((f) => f.reason === 'renamed')!.to, join(dir, 'app.log.1'));
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(c.records('f').length, 70, 'nothing repeated');
+  // The old file to its end before the new one, even with a backlog in the old one.
+  const backlog = lines(1000, 20_000, 'old');
+  appendFileSync(path, backlog);
+  renameSync(path, join(dir, 'app.log.2'));
+  writeFileSync(path, lines(0, 10, 'newer'));
+  const all = await c.waitRecords('f', 70 + 20_010, 30_000);
+  const lastOld = all.map((r) => String(r.msg)).lastIndexOf(all.find((r) => String(r.msg).includes('event old n=20999'))!.msg as string);
+  const firstNew = all.findIndex((r) => String(r.msg).includes('newer'));
+  assert.ok(lastOld >= 0 && firstNew > lastOld, `old file's last record at ${lastOld}, new file's first at ${firstNew}`);
+}));
 
 test('a replay big enough for the worker pool numbers lines exactly; appended lines and later subscribers continue the count', { timeout: 120_000 }, async () => {
   const dir = freshDir();
@@ -323,25 +304,15 @@ test('a replay big enough for the worker pool numbers lines exactly; appended li
   }
 });
 
-test('after unsubscribed, no more records come for that id', async () => {
-  const dir = freshDir();
-  const path = join(dir, 'app.log');
-  writeFileSync(path, lines(0, 200_000));
-  const svc = await serve(dir, { queueBytes: 1 << 30, batchBytes: 4096 });
-  const c = await Client.connect(svc.url);
-  try {
-    c.send({ op: 'subscribe', id: 'u', source: 'app', from: 'start' });
-    await c.until(() => c.of('u', 'records').length > 0, 'records');
-    c.send({ op: 'unsubscribe', id: 'u' });
-    await c.until(() => c.of('u', 'unsubscribed').length > 0, 'unsubscribed');
-    const at = c.frames.findIndex((f) => f.op === 'unsubscribed');
-    await new Promise((r) => setTimeout(r, 500));
-    assert.equal(c.frames.slice(at).filter((f) => f.op === 'records').length, 0);
-  } finally {
-    await c.close();
-    await svc.close();
-  }
-});
+test('after unsubscribed, no more records come for that id', () => withFile(lines(0, 200_000), { queueBytes: 1 << 30, batchBytes: 4096 }, async ({ c }) => {
+  c.send({ op: 'subscribe', id: 'u', source: 'app', from: 'start' });
+  await c.until(() => c.of('u', 'records').length > 0, 'records');
+  c.send({ op: 'unsubscribe', id: 'u' });
+  await c.until(() => c.of('u', 'unsubscribed').length > 0, 'unsubscribed');
+  const at = c.frames.findIndex((f) => f.op === 'unsubscribed');
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(c.frames.slice(at).filter((f) => f.op === 'records').length, 0);
+}));
 
 test('lines written to a renamed file before its writer reopens are still read; a cursor into it resumes under its new name', async () => {
   const dir = freshDir();
@@ -399,88 +370,58 @@ test('a directory created after the start is watched once it exists (not left to
   }
 });
 
-test('copytruncate: a file that shrinks is read again from 0', async () => {
-  const dir = freshDir();
-  const path = join(dir, 'app.log');
-  writeFileSync(path, lines(0, 50));
-  const svc = await serve(dir);
-  const c = await Client.connect(svc.url);
-  try {
-    c.send({ op: 'subscribe', id: 'k', source: 'app', from: 'start' });
-    await c.waitRecords('k', 50);
-    copyFileSync(path, join(dir, 'app.log.1.bak'));
-    truncateSync(path, 0);
-    await c.until(() => c.of('k', 'rotated').some((f) => f.reason === 'truncated'), 'rotated: truncated');
-    const after = lines(1000, 10, 'new');
-    appendFileSync(path, after);
-    const got = await c.waitRecords('k', 60);
-    assert.deepEqual(got.slice(50), expected(path, after));
-    // Cut and at once written past the old size: the fingerprint of the first bytes tells.
-    const bigger = lines(5000, 200, 'again');
-    truncateSync(path, 0);
-    appendFileSync(path, bigger);
-    const again = await c.waitRecords('k', 260);
-    assert.deepEqual(again.slice(60), expected(path, bigger));
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal(c.records('k').length, 260, 'nothing read twice');
-  } finally {
-    await c.close();
-    await svc.close();
-  }
-});
+test('copytruncate: a file that shrinks is read again from 0', () => withFile(lines(0, 50), {}, async ({ dir, path, c }) => {
+  c.send({ op: 'subscribe', id: 'k', source: 'app', from: 'start' });
+  await c.waitRecords('k', 50);
+  copyFileSync(path, join(dir, 'app.log.1.bak'));
+  truncateSync(path, 0);
+  await c.until(() => c.of('k', 'rotated').some((f) => f.reason === 'truncated'), 'rotated: truncated');
+  const after = lines(1000, 10, 'new');
+  appendFileSync(path, after);
+  const got = await c.waitRecords('k', 60);
+  assert.deepEqual(got.slice(50), expected(path, after));
+  // Cut and at once written past the old size: the fingerprint of the first bytes tells.
+  const bigger = lines(5000, 200, 'again');
+  truncateSync(path, 0);
+  appendFileSync(path, bigger);
+  const again = await c.waitRecords('k', 260);
+  assert.deepEqual(again.slice(60), expected(path, bigger));
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(c.records('k').length, 260, 'nothing read twice');
+}));
 
-test('deletion: lines written before the unlink arrive, then a rotated/deleted frame; new files are picked up', async () => {
-  const dir = freshDir();
-  const path = join(dir, 'app.log');
-  writeFileSync(path, lines(0, 10));
-  const svc = await serve(dir);
-  const c = await Client.connect(svc.url);
-  try {
-    c.send({ op: 'subscribe', id: 'd', source: 'app', from: 'end' });
-    await c.until(() => c.of('d', 'caught_up').length > 0, 'caught up');
-    appendFileSync(path, lines(10, 5));
-    unlinkSync(path);
-    await c.until(() => c.of('d', 'rotated').some((f) => f.reason === 'deleted'), 'rotated: deleted');
-    assert.equal((await c.waitRecords('d', 5)).length, 5);
-    const other = join(dir, 'other.log');
-    writeFileSync(other, lines(0, 7, 'other'));
-    const got = await c.waitRecords('d', 12);
-    assert.deepEqual(got.slice(5), expected(other, lines(0, 7, 'other')));
-    assert.ok(c.of('d', 'rotated').some((f) => f.reason === 'created' && f.file === other));
-  } finally {
-    await c.close();
-    await svc.close();
-  }
-});
+test('deletion: lines written before the unlink arrive, then a rotated/deleted frame; new files are picked up', () => withFile(lines(0, 10), {}, async ({ dir, path, c }) => {
+  c.send({ op: 'subscribe', id: 'd', source: 'app', from: 'end' });
+  await c.until(() => c.of('d', 'caught_up').length > 0, 'caught up');
+  appendFileSync(path, lines(10, 5));
+  unlinkSync(path);
+  await c.until(() => c.of('d', 'rotated').some((f) => f.reason === 'deleted'), 'rotated: deleted');
+  assert.equal((await c.waitRecords('d', 5)).length, 5);
+  const other = join(dir, 'other.log');
+  writeFileSync(other, lines(0, 7, 'other'));
+  const got = await c.waitRecords('d', 12);
+  assert.deepEqual(got.slice(5), expected(other, lines(0, 7, 'other')));
+  assert.ok(c.of('d', 'rotated').some((f) => f.reason === 'created' && f.file === other));
+}));
 
-test('a last line without LF waits for its newline, and is flushed after partialFlushMs', async () => {
-  const dir = freshDir();
-  const path = join(dir, 'app.log');
-  writeFileSync(path, '');
-  const svc = await serve(dir, { partialFlushMs: 600 });
-  const c = await Client.connect(svc.url);
-  try {
-    c.send({ op: 'subscribe', id: 'p', source: 'app', from: 'end' });
-    await c.until(() => c.of('p', 'caught_up').length > 0, 'caught up');
-    const one = lines(0, 1);
-    appendFileSync(path, one.slice(0, 20));
-    await new Promise((r) => setTimeout(r, 150));
-    appendFileSync(path, one.slice(20));
-    const got = await c.waitRecords('p', 1);
-    assert.deepEqual(got, expected(path, one), 'completed within the timeout: one whole record');
-    const two = lines(1, 1).trimEnd();
-    appendFileSync(path, two);
-    const t0 = Date.now();
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal(c.records('p').length, 1, 'not sent before the timeout');
-    const flushed = await c.waitRecords('p', 2, 5000);
-    assert.ok(Date.now() - t0 >= 500, 'sent after the flush timeout');
-    assert.equal(flushed[1].msg, expected(path, two + '\n')[0].msg);
-  } finally {
-    await c.close();
-    await svc.close();
-  }
-});
+test('a last line without LF waits for its newline, and is flushed after partialFlushMs', () => withFile('', { partialFlushMs: 600 }, async ({ path, c }) => {
+  c.send({ op: 'subscribe', id: 'p', source: 'app', from: 'end' });
+  await c.until(() => c.of('p', 'caught_up').length > 0, 'caught up');
+  const one = lines(0, 1);
+  appendFileSync(path, one.slice(0, 20));
+  await new Promise((r) => setTimeout(r, 150));
+  appendFileSync(path, one.slice(20));
+  const got = await c.waitRecords('p', 1);
+  assert.deepEqual(got, expected(path, one), 'completed within the timeout: one whole record');
+  const two = lines(1, 1).trimEnd();
+  appendFileSync(path, two);
+  const t0 = Date.now();
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(c.records('p').length, 1, 'not sent before the timeout');
+  const flushed = await c.waitRecords('p', 2, 5000);
+  assert.ok(Date.now() - t0 >= 500, 'sent after the flush timeout');
+  assert.equal(flushed[1].msg, expected(path, two + '\n')[0].msg);
+}));
 
 test('bad messages get error frames; the connection and the server stay up', async () => {
   const dir = freshDir();
@@ -623,42 +564,32 @@ test('a connection that does not answer pings is dropped', async () => {
   }
 });
 
-test('HTTP: /healthz, /stats, /metrics, /report, /report.hlog and 404', async () => {
-  const dir = freshDir();
-  const path = join(dir, 'app.log');
-  writeFileSync(path, lines(0, 100));
-  const svc = await serve(dir);
-  const c = await Client.connect(svc.url);
-  try {
-    c.send({ op: 'subscribe', id: 'm', source: 'app', from: 'end' });
-    await c.until(() => c.of('m', 'caught_up').length > 0, 'caught up');
-    appendFileSync(path, lines(100, 10));
-    await c.waitRecords('m', 10);
-    const stats = (await (await fetch(`${svc.url}/stats`)).json()) as {
-      sources: { name: string; files: { path: string; size: number }[]; recordsParsed: number }[];
-      subscribers: { id: string }[]; latency: { e2e: { count: number; p99: number } }; memory: { rss: number };
-    };
-    assert.equal(stats.sources[0].name, 'app');
-    assert.equal(stats.sources[0].files[0].path, path);
-    assert.ok(stats.sources[0].recordsParsed >= 10);
-    assert.equal(stats.subscribers[0].id, 'm');
-    assert.ok(stats.latency.e2e.count >= 1 && stats.latency.e2e.p99 > 0);
-    const metrics = await (await fetch(`${svc.url}/metrics`)).text();
-    for (const name of ['logwire_source_bytes_parsed_total{source="app"}', 'logwire_source_records_parsed_total', 'logwire_file_lag_bytes', 'logwire_subscriber_queue_bytes', 'logwire_worker_busy_ratio', 'logwire_delivery_latency_seconds{quantile="0.99"}', 'logwire_parse_latency_seconds_count']) {
-      assert.ok(metrics.includes(name), name);
-    }
-    for (const l of metrics.split('\n').filter((x) => x && !x.startsWith('#'))) assert.match(l, /^[a-z_]+(\{[^}]*\})? [-0-9.e+]+$/, l);
-    const report = await (await fetch(`${svc.url}/report`)).text();
-    assert.match(report, /Percentile/);
-    const hlog = await (await fetch(`${svc.url}/report.hlog`)).text();
-    assert.match(hlog, /Tag=e2e,/);
-    assert.equal((await fetch(`${svc.url}/nope`)).status, 404);
-    assert.match(await (await fetch(`${svc.url}/`)).text(), /<html/i);
-  } finally {
-    await c.close();
-    await svc.close();
+test('HTTP: /healthz, /stats, /metrics, /report, /report.hlog and 404', () => withFile(lines(0, 100), {}, async ({ path, svc, c }) => {
+  c.send({ op: 'subscribe', id: 'm', source: 'app', from: 'end' });
+  await c.until(() => c.of('m', 'caught_up').length > 0, 'caught up');
+  appendFileSync(path, lines(100, 10));
+  await c.waitRecords('m', 10);
+  const stats = (await (await fetch(`${svc.url}/stats`)).json()) as {
+    sources: { name: string; files: { path: string; size: number }[]; recordsParsed: number }[];
+    subscribers: { id: string }[]; latency: { e2e: { count: number; p99: number } }; memory: { rss: number };
+  };
+  assert.equal(stats.sources[0].name, 'app');
+  assert.equal(stats.sources[0].files[0].path, path);
+  assert.ok(stats.sources[0].recordsParsed >= 10);
+  assert.equal(stats.subscribers[0].id, 'm');
+  assert.ok(stats.latency.e2e.count >= 1 && stats.latency.e2e.p99 > 0);
+  const metrics = await (await fetch(`${svc.url}/metrics`)).text();
+  for (const name of ['logwire_source_bytes_parsed_total{source="app"}', 'logwire_source_records_parsed_total', 'logwire_file_lag_bytes', 'logwire_subscriber_queue_bytes', 'logwire_worker_busy_ratio', 'logwire_delivery_latency_seconds{quantile="0.99"}', 'logwire_parse_latency_seconds_count']) {
+    assert.ok(metrics.includes(name), name);
   }
-});
+  for (const l of metrics.split('\n').filter((x) => x && !x.startsWith('#'))) assert.match(l, /^[a-z_]+(\{[^}]*\})? [-0-9.e+]+$/, l);
+  const report = await (await fetch(`${svc.url}/report`)).text();
+  assert.match(report, /Percentile/);
+  const hlog = await (await fetch(`${svc.url}/report.hlog`)).text();
+  assert.match(hlog, /Tag=e2e,/);
+  assert.equal((await fetch(`${svc.url}/nope`)).status, 404);
+  assert.match(await (await fetch(`${svc.url}/`)).text(), /<html/i);
+}));
 
 test('service options are checked with messages that name the setting', async () => {
   const cases: [unknown, RegExp][] = [

@@ -24,6 +24,14 @@ export interface FilePosition {
   crcLength: number;
 }
 
+/** Fingerprint of a file's first bytes (up to FINGERPRINT_BYTES, fewer if it is shorter). */
+export function fingerprint(fd: number, length: number): { fp: number; fpLength: number } {
+  const n = Math.min(length, FINGERPRINT_BYTES);
+  const buf = Buffer.alloc(n);
+  const got = n ? readSync(fd, buf, 0, n, 0) : 0;
+  return { fp: crc32c(buf.subarray(0, got)), fpLength: got };
+}
+
 function crcOf(fd: number, start: number, length: number): number | null {
   const buf = Buffer.alloc(length);
   let got = 0;

@@ -1,6 +1,7 @@
 // What goes on the wire: filters over NDJSON records, cursors, and `records`
 // frames built from the core's NDJSON bytes without re-serialising them.
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { FilePosition } from '../durability/position.js';
 import { createError, ErrorCodes } from '../errors.js';
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
@@ -71,17 +72,12 @@ export function compileFilter(f: Filter): ((line: string) => boolean) | null {
   };
 }
 
-/** A position in one file: identity (dev, inode, fingerprint of its first fpLength bytes) and offset/line. */
-export interface CursorEntry {
-  /** Where the file was when the cursor was made (for messages only). */
-  path: string;
-  dev: number;
-  ino: number;
-  fp: number;
-  fpLength: number;
-  offset: number;
-  line: number;
-}
+/**
+ * A position in one file: its identity and offset/line as a checkpoint keeps
+ * them (without the CRC before the offset, which an ack adds), and where the
+ * file was when the cursor was made (for messages only).
+ */
+export type CursorEntry = Omit<FilePosition, 'crcBefore' | 'crcLength'> & { path: string };
 
 /** The cursor's signature: a client can only hand back positions this service gave out. */
 function sign(key: Buffer, body: string): string {

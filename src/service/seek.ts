@@ -89,4 +89,3 @@ export function seekTime(core: WasmCore, fd: number, size: number, format: Concr
   return hi;
 }
 
-export { lastLineEnd, nextLineStart };

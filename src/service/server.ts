@@ -23,9 +23,10 @@ import { checkFilter, decodeCursor, type Filter } from './frames.js';
 import { LatencyRecorder, writeHlog } from './latency.js';
 import { HEADERS_KEPT, HEADERS_TIMEOUT_MS, MAX_HEADER_BYTES, MAX_HEADERS, RateLimit, refuseUpgrade, REQUEST_TIMEOUT_MS, tooManyHeaders } from './limits.js';
 import { followedPath } from './paths.js';
-import { lastLineEnd, lineAt, nextLineStart, seekTime } from './seek.js';
-import { fingerprint, Source, type TrackedFile } from './source.js';
-import { checkPosition, positionOf, type FilePosition } from '../durability/position.js';
+import { lastLineEnd, nextLineStart } from '../io/lines.js';
+import { lineAt, seekTime } from './seek.js';
+import { Source, type TrackedFile } from './source.js';
+import { checkPosition, fingerprint, positionOf, type FilePosition } from '../durability/position.js';
 import { CheckpointStore } from '../durability/wal.js';
 import { Subscription, type Engine } from './subscription.js';
 

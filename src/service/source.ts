@@ -2,17 +2,14 @@
 // by device + inode + a CRC32C of its first bytes, changes seen through
 // inotify (fs.watch) with polling beside it. Subscriptions read the bytes;
 // this module only says what exists, how large it is and what happened.
-import type { ConcreteFormat } from '../options.js';
 import { EventEmitter } from 'node:events';
-import { closeSync, fstatSync, readdirSync, readlinkSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { closeSync, fstatSync, readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { crc32c } from '../crc32c.js';
-import { findByIdentity } from '../durability/position.js';
+import { findByIdentity, fingerprint, FINGERPRINT_BYTES } from '../durability/position.js';
+import type { ConcreteFormat } from '../options.js';
 import type { ResolvedSource } from './config.js';
-import { Confinement } from './paths.js';
+import { Confinement, followedPath } from './paths.js';
 
-/** Bytes of a file's start that go into its fingerprint. */
-export const FINGERPRINT_BYTES = 1024;
 
 export type RotateReason = 'renamed' | 'truncated' | 'deleted' | 'created';
 
@@ -73,24 +70,6 @@ function globRegex(pattern: string): RegExp {
     } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
   }
   return new RegExp(`^${re}$`);
-}
-
-/** The path a descriptor's file has now (Linux /proc), or null. */
-function currentPath(fd: number): string | null {
-  try {
-    const p = readlinkSync(`/proc/self/fd/${fd}`);
-    return p.endsWith(' (deleted)') ? null : p;
-  } catch {
-    return null;
-  }
-}
-
-/** Fingerprint of a file's first bytes (up to FINGERPRINT_BYTES, fewer if it is shorter). */
-export function fingerprint(fd: number, length: number): { fp: number; fpLength: number } {
-  const n = Math.min(length, FINGERPRINT_BYTES);
-  const buf = Buffer.alloc(n);
-  const got = n ? readSync(fd, buf, 0, n, 0) : 0;
-  return { fp: crc32c(buf.subarray(0, got)), fpLength: got };
 }
 
 export class Source extends EventEmitter {
@@ -226,7 +205,7 @@ export class Source extends EventEmitter {
         // Renamed away or deleted: still readable through its descriptor until every reader is done.
         f.live = false;
         f.goneAt = now;
-        f.movedTo = gone ? null : currentPath(f.fd);
+        f.movedTo = gone ? null : followedPath(f.fd);
         this.emit('rotate', f, gone ? 'deleted' : 'renamed');
         this.release(f);
       }

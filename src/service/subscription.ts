@@ -11,7 +11,8 @@ import type { IoMode } from '../io/window.js';
 import type { WasmCore } from '../wasm/bridge.js';
 import type { ResolvedService } from './config.js';
 import { compileFilter, encodeCursor, recordPosition, recordsFrame, type CursorEntry, type Filter } from './frames.js';
-import { lastLineEnd, lineAt } from './seek.js';
+import { lastLineEnd } from '../io/lines.js';
+import { lineAt } from './seek.js';
 import type { RotateReason, Source, TrackedFile } from './source.js';
 
 /** Backlogs at least this large are parsed by the worker pool. */
