@@ -72,14 +72,16 @@ export class ParseCheckpoint {
     return runs;
   }
 
+  /** Where a run is now (`null`: a rotated file that is finished and leaves the list). */
   private save(run: PlannedRun, pos: FilePosition | null): void {
     if (!run.rotated) {
       if (pos) this.store.put(run.key, pos);
       return;
     }
     const st = fstatSync(run.fd);
-    const list = ((this.store.get(`${run.key}#rotated`) as FilePosition[] | undefined) ?? []).filter((p) => p.dev !== st.dev || p.ino !== st.ino || pos !== null);
-    this.store.put(`${run.key}#rotated`, pos ? list.map((p) => (p.dev === st.dev && p.ino === st.ino ? pos : p)) : list);
+    const same = (p: FilePosition) => p.dev === st.dev && p.ino === st.ino;
+    const list = (this.store.get(`${run.key}#rotated`) as FilePosition[] | undefined) ?? [];
+    this.store.put(`${run.key}#rotated`, pos ? list.map((p) => (same(p) ? pos : p)) : list.filter((p) => !same(p)));
   }
 
   /** A batch of this run was written out: the run is past its last record. */
