@@ -63,3 +63,49 @@ export function crcUpdate(reg: u32, p: usize, n: usize): u32 {
 export function crc32c(p: usize, n: usize): u32 {
   return ~crcUpdate(0xffffffff, p, n);
 }
+
+// ---- Combining: crc(A ‖ B) from crc(A), crc(B) and |B| (multiline records
+// join lines whose CRCs were computed apart). Polynomial arithmetic mod P,
+// reflected; X2N[k] = x^(2^k) mod P.
+const X2N: usize = memory.data(32 * 4, 4);
+let x2nReady = false;
+
+function multModP(a: u32, b: u32): u32 {
+  let m: u32 = 1 << 31;
+  let p: u32 = 0;
+  for (;;) {
+    if (a & m) {
+      p ^= b;
+      if ((a & (m - 1)) == 0) break;
+    }
+    m >>>= 1;
+    b = b & 1 ? (b >>> 1) ^ POLY : b >>> 1;
+  }
+  return p;
+}
+
+/** x^(n·2^k) mod P. */
+function x2nModP(n: u64, k: u32): u32 {
+  if (!x2nReady) {
+    let p: u32 = 1 << 30; // x^1
+    store<u32>(X2N, p);
+    for (let i: usize = 1; i < 32; i++) {
+      p = multModP(p, p);
+      store<u32>(X2N + (i << 2), p);
+    }
+    x2nReady = true;
+  }
+  let p: u32 = 1 << 31; // x^0
+  while (n != 0) {
+    if (n & 1) p = multModP(load<u32>(X2N + ((<usize>k & 31) << 2)), p);
+    n >>= 1;
+    k++;
+  }
+  return p;
+}
+
+/** CRC32C of A followed by B, from crc(A), crc(B) and the length of B. */
+export function crcCombine(crcA: u32, crcB: u32, lenB: u64): u32 {
+  if (lenB == 0) return crcA;
+  return multModP(x2nModP(lenB, 3), crcA) ^ crcB;
+}

@@ -16,7 +16,8 @@ const BSLASH: u8 = 0x5c;
 // @ts-ignore: decorator
 @inline
 function isBlank(c: u32): bool {
-  return c == SP || c == TAB;
+  // LF: only inside a multiline record, where it ends a value like a space.
+  return c == SP || c == TAB || c == 0x0a;
 }
 
 // Classic key bytes [A-Za-z0-9_.@/-], as a table: one load per byte.
@@ -36,16 +37,17 @@ function isKeyChar(c: u32): bool {
   return load<u8>(KEY_CHARS + c) != 0;
 }
 
-/** Address of the first space or tab in [p, end), or end. */
+/** Address of the first space, tab or LF in [p, end), or end. */
 // @ts-ignore: decorator
 @inline
 function findBlank(p: usize, end: usize): usize {
   if (ASC_FEATURE_SIMD) {
     const sp = i8x16.splat(0x20);
     const tab = i8x16.splat(0x09);
+    const lf = i8x16.splat(0x0a);
     while (p < end) {
       const v = v128.load(p);
-      let m = i8x16.bitmask(v128.or(i8x16.eq(v, sp), i8x16.eq(v, tab)));
+      let m = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, sp), i8x16.eq(v, tab)), i8x16.eq(v, lf)));
       const left = end - p;
       if (left < 16) m |= 1 << <u32>left;
       if (m) return p + <usize>ctz(m);
@@ -277,7 +279,7 @@ let tokNext: usize = 0;
  * Read the token at or after q. Returns false at the end of the line. A token
  * with an empty key (or starting with a quote) has tokKey == tokKeyEnd.
  */
-/** Address of the first '=', space or tab in [p, end), or end: where a logfmt key stops. */
+/** Address of the first '=', space, tab or LF in [p, end), or end: where a logfmt key stops. */
 // @ts-ignore: decorator
 @inline
 function findKeyEnd(p: usize, end: usize): usize {
@@ -285,9 +287,10 @@ function findKeyEnd(p: usize, end: usize): usize {
     const eqv = i8x16.splat(0x3d);
     const sp = i8x16.splat(0x20);
     const tab = i8x16.splat(0x09);
+    const lf = i8x16.splat(0x0a);
     while (p < end) {
       const v = v128.load(p);
-      let m = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, eqv), i8x16.eq(v, sp)), i8x16.eq(v, tab)));
+      let m = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, eqv), i8x16.eq(v, sp)), v128.or(i8x16.eq(v, tab), i8x16.eq(v, lf))));
       const left = end - p;
       if (left < 16) m |= 1 << <u32>left;
       if (m) return p + <usize>ctz(m);

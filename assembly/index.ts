@@ -2,7 +2,7 @@
 // bridge (src/wasm/bridge.ts) calls. Input arrives in windows (mapped file
 // pages or pread buffers) inside a reserved region; records leave as NDJSON
 // in the output buffer. All offsets cross the boundary as f64 (exact < 2^53).
-import { crcInit, crcUpdate } from './crc32c';
+import { crcCombine, crcInit, crcUpdate } from './crc32c';
 import { bulkEnd, bulkNewlines, bulkRecords, countNewlines, findNewline, splitBulk } from './scan';
 import { outPos, putByte, putBytes, putString, putU64, resetOut, setOut } from './out';
 import {
@@ -10,8 +10,8 @@ import {
   RAW_PLAIN, setLevelRaw,
 } from './extract';
 import { extractJson, extractJsonCheck, JSON_DEEP, JSON_NOT_OBJECT, JSON_OK } from './json';
-import { resetTimestampCache, resetZoneCache } from './time';
-import { extractPattern, initPattern } from './pattern';
+import { parseTimestamp, resetTimestampCache, resetZoneCache } from './time';
+import { extractPattern, initPattern, startMatches } from './pattern';
 
 export const MODE_SPLIT = 0;
 export const MODE_CRC = 1;
@@ -35,6 +35,7 @@ let inputCap: usize = 0;
 let outputBase: usize = 0;
 let outputCap: usize = 0;
 let carryBase: usize = 0;
+let recordBase: usize = 0;
 let prefixBase: usize = 0;
 const PREFIX_CAP: usize = 65536;
 
@@ -65,6 +66,7 @@ export function init(inputBytes: u32, maxRecordBytes: u32, outputBytes: u32): vo
   outputCap = outputBytes;
   outputBase = alignedAlloc(outputCap + 64);
   carryBase = heap.alloc(maxRecord + 64);
+  recordBase = heap.alloc(maxRecord + 64);
   prefixBase = heap.alloc(PREFIX_CAP);
   initPattern();
   setOut(outputBase);
@@ -90,7 +92,32 @@ export function configure(fmt: i32, md: i32, flags: u32, prefixBytes: u32): void
 }
 
 export { setZone } from './time';
-export { patternPtr, patternSize, setClock } from './pattern';
+export { patternPtr, patternSize, setClock, startPatternPtr } from './pattern';
+
+// ---- Multiline records (docs/records.md, "Multiline records") ----
+export const MULTI_OFF = 0;
+export const MULTI_INDENT = 1; // lines that start with a space or tab (or "Caused by:") continue a record
+export const MULTI_TIMESTAMP = 2; // lines that don't start with a timestamp continue one
+export const MULTI_PATTERN = 3; // a record starts at a line the start program matches
+
+let multi: i32 = MULTI_OFF;
+let multiMaxLines: u64 = 0;
+let multiMaxBytes: usize = 0;
+let startProgram: bool = false;
+
+/**
+ * Join continuation lines into the record before them (mode MULTI_*, 0 for
+ * off). A record keeps at most maxLines lines and maxBytes bytes of text;
+ * past that it is truncated, while offset, len and crc still span all of it.
+ * `program`: a start program is loaded at startPatternPtr() (MULTI_PATTERN,
+ * or MULTI_TIMESTAMP with the format's own timestamp layout).
+ */
+export function setMultiline(md: i32, maxLines: u32, maxBytes: u32, program: bool): void {
+  multi = md;
+  multiMaxLines = maxLines;
+  multiMaxBytes = min(<usize>maxBytes, maxRecord);
+  startProgram = program;
+}
 
 // ---- Stream state ----
 let pos: u64 = 0; // file offset of the next byte fed
@@ -110,18 +137,47 @@ let newlines: u64 = 0; // LFs before endOff seen since begin
 let chunkReg: u32 = 0xffffffff;
 let chunkBytes: u64 = 0;
 let committed: u64 = 0; // offset after the last whole line
+let beginOff: u64 = 0;
+
+// The record being built (multiline): its text joined with LF in recordBase.
+let recOpen: bool = false;
+let recOff: u64 = 0;
+let recLine: u64 = 0;
+let recLen: u64 = 0; // raw bytes from its first byte to the end of its last line's text
+let recCrc: u32 = 0; // CRC32C of those bytes
+let recBytes: usize = 0;
+let recLines: u64 = 0;
+let recCut: bool = false;
+// Line endings after its last text (that line's own, then blank lines): part of it only if a continuation follows.
+let gapLen: u64 = 0;
+let gapReg: u32 = 0xffffffff;
+let gapLines: u64 = 0;
+// At a chunk start: continuation lines belong to the record of the chunk before.
+let skipCont: bool = false;
+// A record was opened in this run. Until then the run reads on past its end: the
+// first non-empty line of an input starts a record whatever it looks like, and the
+// chunks after skip it as a continuation.
+let seenRecord: bool = false;
 
 /**
  * Start a run at file offset `offset` whose first line has number `lineNo`.
- * `skipPartial`: the offset is inside a line that belongs to the previous
- * chunk; skip to after the next LF. Lines starting at or after `end` are
- * left to the next chunk (pass -1 for none).
+ * `skip` bit 1: the offset is inside a line that belongs to the previous
+ * chunk; skip to after the next LF. Bit 2 (multiline): so do the
+ * continuation lines that follow. Lines (records) starting at or after
+ * `end` are left to the next chunk (pass -1 for none).
  */
-export function begin(offset: f64, lineNo: f64, end: f64, skipPartial: bool): void {
+export function begin(offset: f64, lineNo: f64, end: f64, skip: u32): void {
   pos = <u64>offset;
+  beginOff = pos;
   line = <u64>lineNo;
   endOff = end < 0 ? u64.MAX_VALUE : <u64>end;
-  skipping = skipPartial;
+  skipping = (skip & 1) != 0;
+  skipCont = (skip & 2) != 0 && multi != MULTI_OFF;
+  recOpen = false;
+  seenRecord = false;
+  gapLen = 0;
+  gapReg = 0xffffffff;
+  gapLines = 0;
   inLine = false;
   lineLen = 0;
   lineReg = 0xffffffff;
@@ -144,6 +200,9 @@ export function newlineCount(): f64 { return <f64>newlines; }
 export function position(): f64 { return <f64>pos; }
 export function nextLine(): f64 { return <f64>line; }
 export function committedOffset(): f64 { return <f64>committed; }
+/** Where the output so far ends: the open record's start (multiline), else after the last whole line. */
+export function heldOffset(): f64 { return <f64>(recOpen ? recOff : committed); }
+export function heldLine(): f64 { return <f64>(recOpen ? recLine : line); }
 export function isDone(): bool { return done; }
 export function chunkCrc(): u32 { return ~chunkReg; }
 export function chunkLength(): f64 { return <f64>chunkBytes; }
@@ -177,7 +236,8 @@ const CR_BYTE: usize = memory.data<u8>([13]);
 
 function absorbBytes(p: usize, n: usize): void {
   if (mode >= MODE_CRC) lineReg = crcUpdate(lineReg, p, n);
-  if (mode >= MODE_PARSE && carryLen < maxRecord) {
+  // Multiline decides from a line's text whether it starts a record, in every mode.
+  if ((mode >= MODE_PARSE || multi != MULTI_OFF) && carryLen < maxRecord) {
     const k = min(n, maxRecord - carryLen);
     memory.copy(carryBase + carryLen, p, k);
     carryLen += k;
@@ -196,14 +256,27 @@ function absorb(p: usize, e: usize, holdCR: bool): void {
 function finish(ptr: usize, p: usize, status: i32): i32 {
   consumed = p - ptr;
   if (chunkCrcOn && consumed > 0) {
-    chunkReg = crcUpdate(chunkReg, ownStart, p - ownStart);
-    chunkBytes += <u64>(p - ownStart);
+    // The chunk's CRC covers exactly [begin offset, end offset): the host combines them in order.
+    const lo = max(pos, beginOff);
+    const hi = min(pos + <u64>consumed, endOff);
+    if (hi > lo) {
+      chunkReg = crcUpdate(chunkReg, ptr + <usize>(lo - pos), <usize>(hi - lo));
+      chunkBytes += hi - lo;
+    }
   }
   pos += <u64>consumed;
   return status;
 }
 
-let ownStart: usize = 0;
+/** The input ended: the open record goes out (once there is room for it). */
+function endInput(ptr: usize, p: usize): i32 {
+  done = true;
+  if (recOpen) {
+    if (!room(recBytes)) return finish(ptr, p, STATUS_OUTPUT_FULL);
+    flushRecord();
+  }
+  return finish(ptr, p, STATUS_DONE);
+}
 
 /**
  * Process [ptr, ptr+len), the bytes at file offset position(). Emits every
@@ -216,22 +289,21 @@ export function feed(ptr: usize, len: usize, last: bool): i32 {
   const end = ptr + len;
   const base = pos;
   let p = ptr;
-  ownStart = ptr;
-  if (done) return finish(ptr, p, STATUS_DONE);
+  if (done) {
+    // An open record that had no room when the input ended.
+    if (recOpen) return endInput(ptr, p);
+    return finish(ptr, p, STATUS_DONE);
+  }
   if (skipping) {
     const nl = findNewline(p, end);
     if (nl == end) {
-      p = end;
+      committed = base + <u64>len;
       if (last) done = true;
-      consumed = len;
-      pos += <u64>len;
-      committed = pos;
-      return last ? STATUS_DONE : STATUS_NEED_INPUT;
+      return finish(ptr, end, last ? STATUS_DONE : STATUS_NEED_INPUT);
     }
     sawNewline(base + <u64>(nl - ptr));
     p = nl + 1;
     skipping = false;
-    ownStart = p;
   }
   while (true) {
     if (inLine) {
@@ -241,7 +313,8 @@ export function feed(ptr: usize, len: usize, last: bool): i32 {
         return finish(ptr, end, STATUS_NEED_INPUT);
       }
       const total = lineLen + <u64>(nl - p) + 1;
-      if (!room(<usize>min(total, <u64>maxRecord))) return finish(ptr, p, STATUS_OUTPUT_FULL);
+      if (!room(multi != MULTI_OFF ? (recOpen ? recBytes : 0) : <usize>min(total, <u64>maxRecord))) return finish(ptr, p, STATUS_OUTPUT_FULL);
+      let ending = 0;
       if (nl == end) {
         // The last line, without LF: a final CR is part of it.
         if (heldCR) { absorbBytes(CR_BYTE, 1); heldCR = false; }
@@ -249,34 +322,49 @@ export function feed(ptr: usize, len: usize, last: bool): i32 {
       } else {
         let e = nl;
         if (e > p && load<u8>(e - 1) == 13) e--;
+        ending = e < nl ? 2 : 1;
         // A held CR directly before this LF was the line ending; otherwise content.
-        if (heldCR) { if (nl != p) absorbBytes(CR_BYTE, 1); heldCR = false; }
+        if (heldCR) {
+          if (nl != p) absorbBytes(CR_BYTE, 1);
+          else ending = 2;
+          heldCR = false;
+        }
         if (e > p) absorbBytes(p, e - p);
       }
       inLine = false;
-      if (lineLen > 0) {
-        emit(carryBase, carryLen, lineLen, ~lineReg, lineOff);
+      if (multi != MULTI_OFF) {
+        const act = lineAction(carryBase, carryLen, lineLen, lineOff);
+        if (act == ACT_STOP) return endInput(ptr, p);
+        if (act == ACT_START) {
+          if (recOpen) flushRecord();
+          openRecord(carryBase, carryLen, lineLen, ~lineReg, lineOff);
+        } else if (act == ACT_CONT) {
+          joinGap();
+          if (mode >= MODE_CRC) recCrc = crcCombine(recCrc, ~lineReg, lineLen);
+          joinText(carryBase, carryLen, lineLen);
+        }
+        if (recOpen && act != ACT_SKIP) addGap(ending);
+      } else if (lineLen > 0) {
+        emit(carryBase, carryLen, lineLen, ~lineReg, lineOff, line, lineLen > <u64>carryLen);
       }
       if (nl == end) {
-        p = end;
         committed = base + <u64>len;
-        done = true;
-        return finish(ptr, p, STATUS_DONE);
+        return endInput(ptr, end);
       }
       sawNewline(base + <u64>(nl - ptr));
       p = nl + 1;
       continue;
     }
     const off = base + <u64>(p - ptr);
-    if (off >= endOff) {
+    if (off >= endOff && !recOpen && (multi == MULTI_OFF || seenRecord || skipCont)) {
       done = true;
       return finish(ptr, p, STATUS_DONE);
     }
     if (p == end) {
-      if (last) { done = true; return finish(ptr, p, STATUS_DONE); }
+      if (last) return endInput(ptr, p);
       return finish(ptr, p, STATUS_NEED_INPUT);
     }
-    if (mode == MODE_SPLIT) {
+    if (mode == MODE_SPLIT && multi == MULTI_OFF) {
       // Whole lines that start before the chunk end, in bulk.
       const stop = endOff - base > <u64>(end - ptr) ? end : ptr + <usize>(endOff - base);
       splitBulk(p, stop);
@@ -303,19 +391,129 @@ export function feed(ptr: usize, len: usize, last: bool): i32 {
     let e = nl;
     if (nl != end && e > p && load<u8>(e - 1) == 13) e--;
     const n = e - p;
-    if (n > 0) {
+    if (multi != MULTI_OFF) {
+      if (!room(recOpen ? recBytes : 0)) return finish(ptr, p, STATUS_OUTPUT_FULL);
+      const ext = min(n, maxRecord);
+      const act = lineAction(p, ext, <u64>n, off);
+      if (act == ACT_STOP) return endInput(ptr, p);
+      if (act == ACT_START) {
+        if (recOpen) flushRecord();
+        openRecord(p, ext, <u64>n, mode >= MODE_CRC ? ~crcUpdate(0xffffffff, p, n) : 0, off);
+      } else if (act == ACT_CONT) {
+        joinGap();
+        if (mode >= MODE_CRC) recCrc = ~crcUpdate(~recCrc, p, n);
+        joinText(p, ext, <u64>n);
+      }
+      if (recOpen && act != ACT_SKIP) addGap(nl == end ? 0 : <i32>(nl + 1 - e));
+    } else if (n > 0) {
       const ext = min(n, maxRecord);
       if (!room(ext)) return finish(ptr, p, STATUS_OUTPUT_FULL);
-      emit(p, ext, <u64>n, mode >= MODE_CRC ? ~crcUpdate(0xffffffff, p, n) : 0, off);
+      emit(p, ext, <u64>n, mode >= MODE_CRC ? ~crcUpdate(0xffffffff, p, n) : 0, off, line, n > ext);
     }
     if (nl == end) {
       committed = base + <u64>len;
-      done = true;
-      return finish(ptr, end, STATUS_DONE);
+      return endInput(ptr, end);
     }
     sawNewline(base + <u64>(nl - ptr));
     p = nl + 1;
   }
+}
+
+// ---- Multiline: what each line does to the record being built ----
+const ACT_BLANK = 0; // an empty line: joins only if a continuation follows
+const ACT_START = 1;
+const ACT_CONT = 2;
+const ACT_SKIP = 3; // a continuation of the previous chunk's record
+const ACT_STOP = 4; // a record start at or after the chunk end: the chunk is done
+
+const CRLF: usize = memory.data<u8>([13, 10]);
+const CAUSED_BY: usize = memory.data<u8>([0x43, 0x61, 0x75, 0x73, 0x65, 0x64, 0x20, 0x62, 0x79, 0x3a]); // Caused by:
+
+/** Whether the line with text [q, e) starts a record (decided on its first maxRecord bytes). */
+function isRecordStart(q: usize, e: usize): bool {
+  if (multi == MULTI_INDENT) {
+    const c = load<u8>(q);
+    if (c == 0x20 || c == 0x09) return false;
+    // A Java cause chain: "Caused by:" lines are not indented.
+    return !(e - q >= 10 && memory.compare(q, CAUSED_BY, 10) == 0);
+  }
+  if (multi == MULTI_TIMESTAMP) {
+    if (startProgram && startMatches(q, e)) return true;
+    let t = q;
+    if (load<u8>(t) == 0x5b) t++; // [2024-05-01 …]
+    return parseTimestamp(t, e, false);
+  }
+  return startMatches(q, e);
+}
+
+/** A whole line: `n` bytes of its text at q (of `total`), starting at file offset `off`. */
+function lineAction(q: usize, n: usize, total: u64, off: u64): i32 {
+  if (total == 0) return ACT_BLANK;
+  // The first line of an input starts a record, whatever it looks like.
+  const start = recOpen || skipCont ? isRecordStart(q, q + n) : true;
+  if (!start) return recOpen ? ACT_CONT : ACT_SKIP;
+  skipCont = false;
+  return off >= endOff && seenRecord ? ACT_STOP : ACT_START;
+}
+
+function openRecord(q: usize, n: usize, total: u64, crc: u32, off: u64): void {
+  recOpen = true;
+  seenRecord = true;
+  recOff = off;
+  recLine = line;
+  recLen = total;
+  recCrc = crc;
+  recLines = 1;
+  recBytes = 0;
+  if (mode >= MODE_PARSE) {
+    recBytes = min(n, multiMaxBytes);
+    memory.copy(recordBase, q, recBytes);
+  }
+  recCut = total > <u64>recBytes && mode >= MODE_PARSE;
+  gapLen = 0;
+  gapReg = 0xffffffff;
+  gapLines = 0;
+}
+
+function addGap(ending: i32): void {
+  if (ending == 0) return;
+  gapLen += <u64>ending;
+  gapLines++;
+  if (mode >= MODE_CRC) gapReg = crcUpdate(gapReg, ending == 2 ? CRLF : CRLF + 1, <usize>ending);
+}
+
+/** A continuation follows: the line endings since the record's last text become part of it. */
+function joinGap(): void {
+  recLen += gapLen;
+  if (mode >= MODE_CRC) recCrc = crcCombine(recCrc, ~gapReg, gapLen);
+}
+
+/** Append a continuation line's text (n of total bytes at q), one LF per line ending before it. */
+function joinText(q: usize, n: usize, total: u64): void {
+  recLen += total;
+  const lines = gapLines;
+  recLines += lines;
+  gapLen = 0;
+  gapReg = 0xffffffff;
+  gapLines = 0;
+  if (mode < MODE_PARSE) return;
+  if (recLines > multiMaxLines || recCut) {
+    recCut = true;
+    return;
+  }
+  const room = multiMaxBytes - recBytes;
+  const nls = <usize>min(lines, <u64>room);
+  memory.fill(recordBase + recBytes, 0x0a, nls);
+  recBytes += nls;
+  const k = min(n, multiMaxBytes - recBytes);
+  memory.copy(recordBase + recBytes, q, k);
+  recBytes += k;
+  if (nls < <usize>lines || <u64>k < total) recCut = true;
+}
+
+function flushRecord(): void {
+  recOpen = false;
+  emit(recordBase, recBytes, recLen, recCrc, recOff, recLine, recCut);
 }
 
 const K_LINE: usize = memory.data<u8>([0x2c, 0x22, 0x6c, 0x69, 0x6e, 0x65, 0x22, 0x3a]); // ,"line":
@@ -327,15 +525,15 @@ const E_INVALID: usize = memory.data<u8>([0x69, 0x6e, 0x76, 0x61, 0x6c, 0x69, 0x
 const E_NOT_OBJECT: usize = memory.data<u8>([0x6e, 0x6f, 0x74, 0x20, 0x61, 0x6e, 0x20, 0x6f, 0x62, 0x6a, 0x65, 0x63, 0x74]); // not an object
 const E_DEEP: usize = memory.data<u8>([0x74, 0x6f, 0x6f, 0x20, 0x64, 0x65, 0x65, 0x70]); // too deep
 
-/** One record: `n` bytes at p to extract from; `len`/`crc` describe the whole line. */
-function emit(p: usize, n: usize, len: u64, crc: u32, off: u64): void {
+/** One record: `n` bytes at p to extract from; `len`/`crc` describe all its bytes (cut: n is not all its text). */
+function emit(p: usize, n: usize, len: u64, crc: u32, off: u64, lineNo: u64, cut: bool): void {
   records++;
   if (mode < MODE_PARSE) return;
   const start = outPos;
   putBytes(prefixBase, prefixLen);
   putU64(off);
   putBytes(K_LINE, 8);
-  putU64(line);
+  putU64(lineNo);
   putBytes(K_LEN, 7);
   putU64(len);
   putBytes(K_CRC, 7);
@@ -347,7 +545,7 @@ function emit(p: usize, n: usize, len: u64, crc: u32, off: u64): void {
   else {
     // The json extractor reads a line twice (validate, then copy): over mapped
     // pages it works on a private copy, so both passes see the same bytes.
-    if (volatileInput && p != carryBase) {
+    if (volatileInput && p != carryBase && p != recordBase) {
       memory.copy(carryBase, p, n);
       p = carryBase;
     }
@@ -362,7 +560,7 @@ function emit(p: usize, n: usize, len: u64, crc: u32, off: u64): void {
       putByte(0x7d);
     }
   }
-  if (len > <u64>n) putBytes(K_TRUNC, 17);
+  if (cut) putBytes(K_TRUNC, 17);
   if (err != JSON_OK) {
     putBytes(K_ERROR, 10);
     if (err == JSON_NOT_OBJECT) putBytes(E_NOT_OBJECT, 13);

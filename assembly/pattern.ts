@@ -34,11 +34,29 @@ const optPos: usize = memory.data(MAX_DEPTH * 4, 4);
 const optCaps: usize = memory.data(MAX_DEPTH * 4, 4);
 const optNext: usize = memory.data(MAX_DEPTH * 4, 4);
 
+// A second program: what a multiline record's first line looks like.
+let START_PROG: usize = 0;
+
 export function initPattern(): void {
   PROG = heap.alloc(PROGRAM_BYTES);
+  START_PROG = heap.alloc(PROGRAM_BYTES);
 }
 export function patternPtr(): usize { return PROG; }
 export function patternSize(): usize { return PROGRAM_BYTES; }
+export function startPatternPtr(): usize { return START_PROG; }
+
+let prefixOnly = false;
+
+/** Does the start program match the beginning of [p, end)? (The rest of the line may be anything.) */
+export function startMatches(p: usize, end: usize): bool {
+  const main = PROG;
+  PROG = START_PROG;
+  prefixOnly = true;
+  const ok = run(p, end);
+  prefixOnly = false;
+  PROG = main;
+  return ok;
+}
 
 // @ts-ignore: decorator
 @inline
@@ -100,7 +118,7 @@ function run(p: usize, end: usize): bool {
     const kind = op(pc, 0);
     let ok = true;
     if (kind == OP_END) {
-      if (p == end) return true;
+      if (p == end || prefixOnly) return true;
       ok = false;
     } else if (kind == OP_LIT) {
       if (litAt(pc, p, end)) {

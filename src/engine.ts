@@ -10,7 +10,7 @@ import type { IoMode } from './io/window.js';
 export interface Output {
   ndjson: Buffer;
   records: number;
-  /** Offset after the last whole line read so far (progress). */
+  /** Where the records handed out so far end: after the last whole line, or at the start of a record still open (multiline). */
   through: number;
   /** Milliseconds the core spent producing this output. */
   parseMs: number;
@@ -32,6 +32,8 @@ export interface ChunkJob {
   windowBytes: number;
   /** A count pass already found the file this short. */
   shrunkTo?: number;
+  /** The input goes on after `size` (a file still being written): its last record is held back. */
+  open?: boolean;
 }
 
 export interface ChunkResult {
@@ -43,17 +45,20 @@ export interface ChunkResult {
   crcLength: number;
   /** The file was found shorter than `size`: nothing at or after this offset was read. */
   shrunkTo: number | undefined;
+  /** Where the output ends: the next record starts here (an open job's held record), with its line number. */
+  held: { offset: number; line: number };
 }
 
 /**
  * Parse the lines of one chunk of a file; yields output as it fills and
- * returns the chunk's totals. The core must be configured already.
+ * returns the chunk's totals. The core must be configured already. `skip`:
+ * Skip flags (the chunk starts inside a line, or a record, of the one before).
  */
-export function* parseChunk(core: WasmCore, job: ChunkJob, skipPartial: boolean, spare: () => ArrayBuffer | undefined = () => undefined): Generator<Output, ChunkResult> {
+export function* parseChunk(core: WasmCore, job: ChunkJob, skip: number, spare: () => ArrayBuffer | undefined = () => undefined): Generator<Output, ChunkResult> {
   const x = core.exports;
   x.setOutputLimit(FLUSH_BYTES);
   const reader = new WindowReader(core, job.fd, job.io, job.windowBytes);
-  x.begin(job.start, job.line, job.end >= job.size ? -1 : job.end, skipPartial ? 1 : 0);
+  x.begin(job.start, job.line, job.end >= job.size ? -1 : job.end, skip);
   // The file may shrink while it is read (or a count pass saw it shorter):
   // then nothing past the smaller size is read or reported.
   let shrunk = job.shrunkTo;
@@ -66,7 +71,7 @@ export function* parseChunk(core: WasmCore, job: ChunkJob, skipPartial: boolean,
     const records = x.recordCount() - emitted;
     emitted += records;
     const now = performance.now();
-    const out = { ndjson: core.takeOutput(spare()), records, through: x.committedOffset(), parseMs: now - t0 };
+    const out = { ndjson: core.takeOutput(spare()), records, through: x.heldOffset(), parseMs: now - t0 };
     delivered = Math.max(delivered, out.through);
     t0 = now;
     return out;
@@ -90,9 +95,10 @@ export function* parseChunk(core: WasmCore, job: ChunkJob, skipPartial: boolean,
   };
   try {
     for (;;) {
+      if (job.open && pos >= size) break;
       const w = reader.load(pos, size);
       if (reader.shrunkTo !== undefined) noteShrink(reader.shrunkTo);
-      const last = pos + w.len >= size;
+      const last = !job.open && pos + w.len >= size;
       let ptr = w.ptr;
       let left = w.len;
       let status: number;
@@ -137,6 +143,7 @@ function finish(core: WasmCore, shrunkTo: number | undefined): ChunkResult {
     crc: x.chunkCrc() >>> 0,
     crcLength: x.chunkLength(),
     shrunkTo,
+    held: { offset: x.heldOffset(), line: x.heldLine() },
   };
 }
 
@@ -225,7 +232,7 @@ export class StreamFeeder {
     const records = this.core.exports.recordCount() - this.emitted;
     this.emitted += records;
     const now = performance.now();
-    const out = { ndjson: this.core.takeOutput(), records, through: this.core.exports.committedOffset(), parseMs: now - this.t0 };
+    const out = { ndjson: this.core.takeOutput(), records, through: this.core.exports.heldOffset(), parseMs: now - this.t0 };
     this.t0 = now;
     return out;
   }

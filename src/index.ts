@@ -9,12 +9,12 @@ import { StreamFeeder } from './engine.js';
 import { createError, ErrorCodes, ioError, LogwireError } from './errors.js';
 import { lastLineEnd } from './io/lines.js';
 import { resolveIo } from './io/window.js';
-import { DEFAULTS, resolveOptions, type ConcreteFormat, type Format, type ParseOptions, type ResolvedOptions } from './options.js';
+import { DEFAULTS, resolveOptions, type ConcreteFormat, type Format, type MultilineOptions, type MultilineStart, type ParseOptions, type ResolvedOptions } from './options.js';
 import { WorkerPool, type FileTotals, type PoolBatch } from './pool/pool.js';
 import { WasmCore, type Flavor, type Mode } from './wasm/bridge.js';
 
 export { RecordBatch, LogwireError, ErrorCodes };
-export type { LogRecord, ParseOptions, Format };
+export type { LogRecord, ParseOptions, Format, MultilineStart, MultilineOptions };
 export { crc32c, crc32cCombine } from './crc32c.js';
 export { startService } from './service/server.js';
 export type { Service, ServiceOptions, SourceConfig } from './service/server.js';
@@ -172,7 +172,7 @@ export function parseFile(path: string, options: ParseOptions = {}, internal: In
       it = pool.run({
         path, fileName: o.fileName ?? path, size, format, mode: internal.mode ?? 'ndjson', zone: o.zone, io,
         levelRaw: o.levelRaw, chunkCrc: internal.fileCrc ?? false, chunkBytes: internal.chunkBytes ?? DEFAULTS.chunkBytes,
-        recycle: internal.recycle ?? false, signal: o.signal, start: from.offset, line: from.line,
+        recycle: internal.recycle ?? false, signal: o.signal, start: from.offset, line: from.line, multiline: o.multiline,
       });
       for (;;) {
         const r = await it.next();
@@ -225,7 +225,7 @@ export function parseStream(readable: Readable | AsyncIterable<Uint8Array | stri
       const format = chooseFormat(o, core, sample, whole);
       stats.format = format;
       core.setZone(o.zone);
-      core.configure(format, 'ndjson', o.fileName ?? '-', { levelRaw: o.levelRaw });
+      core.configure(format, 'ndjson', o.fileName ?? '-', { levelRaw: o.levelRaw, multiline: o.multiline });
       feeder = new StreamFeeder(core);
     };
     const emit = function* (data: Uint8Array, last: boolean) {
@@ -280,7 +280,7 @@ export function parseBuffer(buf: Uint8Array | string, options: ParseOptions = {}
   return withCore(o.maxRecordBytes, internal, (core) => {
     const format = chooseFormat(o, core, data.subarray(0, 65536), data.length <= 65536);
     core.setZone(o.zone);
-    core.configure(format, internal.mode ?? 'ndjson', o.fileName ?? '-', { levelRaw: o.levelRaw });
+    core.configure(format, internal.mode ?? 'ndjson', o.fileName ?? '-', { levelRaw: o.levelRaw, multiline: o.multiline });
     const parts: Buffer[] = [];
     let records = 0;
     for (const out of new StreamFeeder(core).push(data, true)) {

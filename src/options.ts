@@ -27,6 +27,29 @@ export interface ParseOptions {
   fileName?: string;
   /** Stops the parse; the iterator then throws LOGWIRE_ERR_ABORTED. */
   signal?: AbortSignal;
+  /** Join continuation lines into the record before them (default: off); see docs/records.md. */
+  multiline?: MultilineStart | MultilineOptions;
+}
+
+/**
+ * What starts a record: 'indent' (lines starting with a space or tab, or
+ * "Caused by:", continue one), 'timestamp' (lines not starting with a
+ * timestamp continue one) or a pattern its first line matches.
+ */
+export type MultilineStart = 'indent' | 'timestamp' | `pattern:${string}` | { pattern: string };
+
+export interface MultilineOptions {
+  start: MultilineStart;
+  /** Lines kept in a record's text; the rest still count in its len and crc (default 500). */
+  maxLines?: number;
+  /** Bytes kept in a record's text, at most maxRecordBytes (default: maxRecordBytes). */
+  maxBytes?: number;
+}
+
+export interface Multiline {
+  start: 'indent' | 'timestamp' | `pattern:${string}`;
+  maxLines: number;
+  maxBytes: number;
 }
 
 export const DEFAULTS = {
@@ -34,6 +57,7 @@ export const DEFAULTS = {
   tz: 'UTC',
   maxRecordBytes: 1 << 20,
   levelRaw: false,
+  multilineMaxLines: 500,
   /** File bytes handed to one worker at a time. */
   chunkBytes: 4 << 20,
   /** Bytes mapped (or read) into wasm memory at once. */
@@ -51,9 +75,10 @@ export interface ResolvedOptions {
   levelRaw: boolean;
   fileName: string | undefined;
   signal: AbortSignal | undefined;
+  multiline: Multiline | null;
 }
 
-const KNOWN = new Set(['format', 'tz', 'workers', 'io', 'maxRecordBytes', 'levelRaw', 'fileName', 'signal']);
+const KNOWN = new Set(['format', 'tz', 'workers', 'io', 'maxRecordBytes', 'levelRaw', 'fileName', 'signal', 'multiline']);
 const FORMATS: readonly Format[] = ['auto', 'classic', 'logfmt', 'json', 'clf', 'combined', 'apache_error', 'syslog'];
 
 function bad(name: string, must: string, got: unknown): never {
@@ -70,6 +95,36 @@ export function resolveFormat(f: unknown, bad: (must: string, got: unknown) => n
   }
   if (!FORMATS.includes(text as Format)) bad(`one of ${FORMATS.join(', ')}, "pattern:…" or { pattern }`, f);
   return text as Format;
+}
+
+/** The multiline option, checked; `maxRecordBytes` bounds its maxBytes. */
+export function resolveMultiline(m: unknown, maxRecordBytes: number, name = 'multiline'): Multiline | null {
+  if (m === undefined || m === false) return null;
+  const spec = typeof m === 'string' || (m !== null && typeof m === 'object' && 'pattern' in m) ? { start: m } : m;
+  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
+    bad(name, '"indent", "timestamp", "pattern:…", { pattern } or { start, maxLines?, maxBytes? }', m);
+  }
+  const { start, maxLines, maxBytes, ...rest } = spec as { start?: unknown; maxLines?: unknown; maxBytes?: unknown };
+  const extra = Object.keys(rest);
+  if (extra.length) bad(`${name}.${extra[0]}`, 'one of start, maxLines, maxBytes', 'an unknown option');
+  let text: unknown = start;
+  if (start !== null && typeof start === 'object' && !Array.isArray(start) && typeof (start as { pattern?: unknown }).pattern === 'string') text = `pattern:${(start as { pattern: string }).pattern}`;
+  if (typeof text === 'string' && text.startsWith('pattern:')) {
+    try {
+      compilePattern(text.slice(8));
+    } catch (err) {
+      throw createError(ErrorCodes.INVALID_OPTION, (err as Error).message.replace('option "format"', `option "${name}"`));
+    }
+  } else if (text !== 'indent' && text !== 'timestamp') {
+    bad(`${name}.start`, '"indent", "timestamp", "pattern:…" or { pattern }', start);
+  }
+  const lines = maxLines ?? DEFAULTS.multilineMaxLines;
+  if (!Number.isInteger(lines) || (lines as number) < 1 || (lines as number) > 1_000_000) bad(`${name}.maxLines`, 'an integer from 1 to 1000000', lines);
+  const bytes = maxBytes ?? maxRecordBytes;
+  if (!Number.isInteger(bytes) || (bytes as number) < 64 || (bytes as number) > maxRecordBytes) {
+    bad(`${name}.maxBytes`, `an integer from 64 to maxRecordBytes (${maxRecordBytes})`, bytes);
+  }
+  return { start: text as Multiline['start'], maxLines: lines as number, maxBytes: bytes as number };
 }
 
 export function resolveOptions(options: ParseOptions = {}): ResolvedOptions {
@@ -95,5 +150,6 @@ export function resolveOptions(options: ParseOptions = {}): ResolvedOptions {
   if (fileName !== undefined && typeof fileName !== 'string') bad('fileName', 'a string', fileName);
   const signal = options.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) bad('signal', 'an AbortSignal', signal);
-  return { format, zone, workers, io, maxRecordBytes, levelRaw, fileName, signal };
+  const multiline = resolveMultiline(options.multiline, maxRecordBytes);
+  return { format, zone, workers, io, maxRecordBytes, levelRaw, fileName, signal, multiline };
 }

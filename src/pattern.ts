@@ -152,3 +152,26 @@ export function compilePattern(pattern: string): CompiledPattern {
   if (at > PROGRAM_BYTES) throw createError(ErrorCodes.INVALID_OPTION, `option "format": the pattern is too long (${at} bytes compiled; at most ${PROGRAM_BYTES})`);
   return { ops: Int32Array.from(ops.flat()), blob: Buffer.concat(parts), fields };
 }
+
+/**
+ * The start of a pattern up to its timestamp, when only literal text and
+ * spaces come before %{@ts:…}: multiline's "timestamp" rule uses it to know
+ * a record's first line in that format. Null when the pattern has none.
+ */
+export function timestampPrefix(pattern: string): string | null {
+  let i = 0;
+  while (i < pattern.length) {
+    if (pattern[i] !== '%') {
+      i++;
+      continue;
+    }
+    if (pattern[i + 1] === '%') {
+      i += 2;
+      continue;
+    }
+    if (!pattern.startsWith('%{@ts:', i)) return null;
+    const close = pattern.indexOf('}', i);
+    return close < 0 ? null : pattern.slice(0, close + 1);
+  }
+  return null;
+}

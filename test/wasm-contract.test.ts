@@ -26,8 +26,9 @@ function wasmBytes(flavor: Flavor): Uint8Array<ArrayBuffer> {
 const ARITY: Record<string, number> = {
   init: 3, inputPtr: 0, inputSize: 0, outputPtr: 0, outputSize: 0, prefixPtr: 0, prefixSize: 0,
   configure: 4, setZone: 2, begin: 4, feed: 3, consumedBytes: 0, outputLength: 0, resetOutput: 0,
-  setOutputLimit: 1, recordCount: 0, newlineCount: 0, position: 0, nextLine: 0, committedOffset: 0, isDone: 0,
+  setOutputLimit: 1, recordCount: 0, newlineCount: 0, position: 0, nextLine: 0, committedOffset: 0, heldOffset: 0, heldLine: 0, isDone: 0,
   chunkCrc: 0, chunkLength: 0, countLines: 2, crc32c: 3, detect: 3, patternPtr: 0, patternSize: 0, setClock: 2,
+  startPatternPtr: 0, setMultiline: 4,
 };
 
 test('every function in CORE_EXPORTS has its parameter count in this test', () => {

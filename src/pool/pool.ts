@@ -1,7 +1,7 @@
 // The worker pool: cuts a file into chunks, hands them to workers (one WASM
 // core each), numbers lines across chunks and delivers batches in file order
 // with bounded memory.
-import type { ConcreteFormat } from '../options.js';
+import type { ConcreteFormat, Multiline } from '../options.js';
 import { Worker } from 'node:worker_threads';
 import { createError, ErrorCodes, LogwireError, type ErrorCode } from '../errors.js';
 import type { IoMode } from '../io/window.js';
@@ -26,6 +26,9 @@ export interface FileJob {
   line?: number;
   /** The consumer is done with a batch's bytes once it asks for the next: reuse them. */
   recycle?: boolean;
+  multiline?: Multiline | null;
+  /** The file goes on after `size` (still being written): the last record is held back; see FileTotals.held. */
+  open?: boolean;
   signal?: AbortSignal;
 }
 
@@ -43,6 +46,8 @@ export interface FileTotals {
   /** CRC32C per chunk, in order, with lengths (when chunkCrc was asked for). */
   crcs: { crc: number; length: number }[];
   shrunkTo: number | undefined;
+  /** Where the records delivered end: the next one starts here (with its line number). */
+  held: { offset: number; line: number } | undefined;
 }
 
 interface ChunkState {
@@ -126,7 +131,7 @@ export class WorkerPool {
         send(w, {
           type: 'chunk', id: c.id, path: job.path, fileName: job.fileName, size: job.size, start: c.start, end: c.end,
           line: bases[c.id], lineStart: c.id === 0, countFirst: this.size > 1 && c.id < chunks.length - 1, format: job.format, mode: job.mode, zone: job.zone, io: job.io, levelRaw: job.levelRaw,
-          chunkCrc: job.chunkCrc,
+          chunkCrc: job.chunkCrc, multiline: job.multiline ?? null, open: (job.open ?? false) && c.id === chunks.length - 1,
         });
       }
     };
@@ -163,7 +168,7 @@ export class WorkerPool {
       notify();
     };
     job.signal?.addEventListener('abort', onAbort, { once: true });
-    const totals: FileTotals = { records: 0, newlines: 0, crcs: [], shrunkTo: undefined };
+    const totals: FileTotals = { records: 0, newlines: 0, crcs: [], shrunkTo: undefined, held: undefined };
     let deliveredThrough = 0;
     // Workers keep the process alive only while a run is under way.
     for (const w of this.workers) w.worker.ref();
@@ -190,6 +195,7 @@ export class WorkerPool {
           totals.records += r.records;
           totals.newlines += r.newlines;
           totals.crcs.push({ crc: r.crc, length: r.crcLength });
+          totals.held = r.held;
           if (r.shrunkTo !== null) {
             // The file shrank: later chunks have nothing left to read. A line that an
             // earlier chunk finished before the shrink may reach past the new end.

@@ -1,5 +1,5 @@
 // Messages between the pool (main thread) and its workers.
-import type { ConcreteFormat } from '../options.js';
+import type { ConcreteFormat, Multiline } from '../options.js';
 import type { Mode } from '../wasm/bridge.js';
 import type { Flavor } from '../wasm/bridge.js';
 import type { Zone } from '../tz.js';
@@ -33,6 +33,9 @@ export type ToWorker =
       io: IoMode;
       levelRaw: boolean;
       chunkCrc: boolean;
+      multiline: Multiline | null;
+      /** The file goes on after `size`: hold the last record back (the last chunk of an open run). */
+      open: boolean;
     }
   | { type: 'base'; id: number; line: number }
   /** The consumer took a batch; `buffer` (if recycling) comes back for reuse. */
@@ -49,5 +52,6 @@ export type FromWorker =
       crc: number;
       crcLength: number;
       shrunkTo: number | null;
+      held: { offset: number; line: number };
     }
   | { type: 'error'; id: number; code: string; message: string };

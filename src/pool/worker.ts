@@ -3,7 +3,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { countChunkLines, parseChunk } from '../engine.js';
-import { WasmCore } from '../wasm/bridge.js';
+import { Skip, WasmCore } from '../wasm/bridge.js';
 import { LogwireError } from '../errors.js';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
 
@@ -74,20 +74,22 @@ async function runChunk(job: Extract<ToWorker, { type: 'chunk' }>): Promise<void
       }
     }
     if (line === null) throw new Error('chunk started without a line number');
-    let skip = false;
+    let skip = 0;
     if (job.start > 0 && !job.lineStart) {
       const b = Buffer.alloc(1);
-      skip = readSync(fd, b, 0, 1, job.start - 1) === 1 && b[0] !== 10;
+      if (readSync(fd, b, 0, 1, job.start - 1) === 1 && b[0] !== 10) skip |= Skip.partial;
+      // A record that began in the chunk before is that chunk's, continuation lines and all.
+      skip |= Skip.continuation;
     }
     const c = core();
     c.setZone(job.zone);
-    c.configure(job.format, job.mode, job.fileName, { levelRaw: job.levelRaw, chunkCrc: job.chunkCrc, mapped: job.io === 'mmap' });
-    const it = parseChunk(c, { fd, size: job.size, start: job.start, end: job.end, line, io: job.io, windowBytes: init.windowBytes, shrunkTo }, skip, () => spares.pop());
+    c.configure(job.format, job.mode, job.fileName, { levelRaw: job.levelRaw, chunkCrc: job.chunkCrc, mapped: job.io === 'mmap', multiline: job.multiline });
+    const it = parseChunk(c, { fd, size: job.size, start: job.start, end: job.end, line, io: job.io, windowBytes: init.windowBytes, shrunkTo, open: job.open }, skip, () => spares.pop());
     for (;;) {
       const r = it.next();
       if (r.done) {
         const res = r.value;
-        post({ type: 'done', id: job.id, records: res.records, newlines: res.newlines, crc: res.crc, crcLength: res.crcLength, shrunkTo: res.shrunkTo ?? null });
+        post({ type: 'done', id: job.id, records: res.records, newlines: res.newlines, crc: res.crc, crcLength: res.crcLength, shrunkTo: res.shrunkTo ?? null, held: res.held });
         break;
       }
       const out = r.value;

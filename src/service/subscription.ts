@@ -322,7 +322,7 @@ export class Subscription {
     core.setZone(this.source.config.zone);
     core.configure(f.format!, 'ndjson', f.path);
     const t0 = performance.now();
-    const it = parseChunk(core, { fd: f.fd, size: end, start: r.pos, end, line: r.line, io: 'pread', windowBytes: 1 << 20 }, false);
+    const it = parseChunk(core, { fd: f.fd, size: end, start: r.pos, end, line: r.line, io: 'pread', windowBytes: 1 << 20 }, 0);
     const parts: Buffer[] = [];
     let records = 0;
     for (;;) {

@@ -3,8 +3,8 @@
 // after memory.grow and turns AssemblyScript aborts into LogwireErrors.
 import { readFileSync } from 'node:fs';
 import { createError, ErrorCodes } from '../errors.js';
-import type { ConcreteFormat } from '../options.js';
-import { BUILTIN_PATTERNS, compilePattern, type BuiltinPattern } from '../pattern.js';
+import type { ConcreteFormat, Multiline } from '../options.js';
+import { BUILTIN_PATTERNS, compilePattern, timestampPrefix, type BuiltinPattern } from '../pattern.js';
 import { offsetForLocal, type Zone } from '../tz.js';
 
 /** What the host needs from the core; test/wasm-contract.test.ts checks both builds export it. */
@@ -19,7 +19,7 @@ export interface CoreExports {
   prefixSize(): number;
   configure(format: number, mode: number, flags: number, prefixBytes: number): void;
   setZone(fixed: number, offsetSeconds: number): void;
-  begin(offset: number, line: number, end: number, skipPartial: number): void;
+  begin(offset: number, line: number, end: number, skip: number): void;
   feed(ptr: number, len: number, last: number): number;
   consumedBytes(): number;
   outputLength(): number;
@@ -30,6 +30,8 @@ export interface CoreExports {
   position(): number;
   nextLine(): number;
   committedOffset(): number;
+  heldOffset(): number;
+  heldLine(): number;
   isDone(): number;
   chunkCrc(): number;
   chunkLength(): number;
@@ -39,18 +41,23 @@ export interface CoreExports {
   patternPtr(): number;
   patternSize(): number;
   setClock(year: number, nowSeconds: number): void;
+  startPatternPtr(): number;
+  setMultiline(mode: number, maxLines: number, maxBytes: number, program: number): void;
 }
 
 export const CORE_EXPORTS: readonly (keyof CoreExports)[] = [
   'memory', 'init', 'inputPtr', 'inputSize', 'outputPtr', 'outputSize', 'prefixPtr', 'prefixSize',
   'configure', 'setZone', 'begin', 'feed', 'consumedBytes', 'outputLength', 'resetOutput', 'setOutputLimit', 'recordCount',
-  'newlineCount', 'position', 'nextLine', 'committedOffset', 'isDone', 'chunkCrc', 'chunkLength',
-  'countLines', 'crc32c', 'detect', 'patternPtr', 'patternSize', 'setClock',
+  'newlineCount', 'position', 'nextLine', 'committedOffset', 'heldOffset', 'heldLine', 'isDone', 'chunkCrc', 'chunkLength',
+  'countLines', 'crc32c', 'detect', 'patternPtr', 'patternSize', 'setClock', 'startPatternPtr', 'setMultiline',
 ];
 
 export const Mode = { split: 0, crc: 1, parse: 2, ndjson: 3 } as const;
 export type Mode = keyof typeof Mode;
 export const Status = { needInput: 0, outputFull: 1, done: 2 } as const;
+/** begin()'s skip flags: a partial line, and (multiline) the continuation lines after it. */
+export const Skip = { partial: 1, continuation: 2 } as const;
+const MULTILINE_IDS = { indent: 1, timestamp: 2, pattern: 3 } as const;
 const FORMAT_IDS: Record<'classic' | 'logfmt' | 'json', number> = { classic: 0, logfmt: 1, json: 2 };
 const FORMAT_PATTERN = 3;
 const FORMAT_NAMES = ['classic', 'logfmt', 'json'] as const;
@@ -171,7 +178,7 @@ export class WasmCore {
   }
 
   /** Choose format and mode; `file` is written into every record. */
-  configure(format: ConcreteFormat, mode: Mode, file: string, opts: { levelRaw?: boolean; chunkCrc?: boolean; mapped?: boolean } = {}): void {
+  configure(format: ConcreteFormat, mode: Mode, file: string, opts: { levelRaw?: boolean; chunkCrc?: boolean; mapped?: boolean; multiline?: Multiline | null } = {}): void {
     const prefix = Buffer.from(`{"file":${JSON.stringify(file)},"offset":`, 'utf8');
     if (prefix.length > this.exports.prefixSize()) {
       throw createError(ErrorCodes.INVALID_OPTION, `file name too long (${prefix.length} bytes)`);
@@ -188,6 +195,29 @@ export class WasmCore {
       id = FORMAT_PATTERN;
     } else id = FORMAT_IDS[format as 'classic'];
     this.exports.configure(id, Mode[mode], flags, prefix.length);
+    this.configureMultiline(opts.multiline ?? null, pattern);
+  }
+
+  private loadedStart: string | null = null;
+
+  /** Multiline: the start rule, and its program (a start pattern, or the format's own timestamp). */
+  private configureMultiline(m: Multiline | null, formatPattern: string | undefined): void {
+    if (!m) {
+      this.exports.setMultiline(0, 0, 0, 0);
+      return;
+    }
+    const kind = m.start.startsWith('pattern:') ? 'pattern' : (m.start as 'indent' | 'timestamp');
+    const program = kind === 'pattern' ? m.start.slice(8) : kind === 'timestamp' && formatPattern !== undefined ? timestampPrefix(formatPattern) : null;
+    if (program !== null && program !== this.loadedStart) {
+      this.writeProgram(compilePattern(program), this.exports.startPatternPtr());
+      this.loadedStart = program;
+    }
+    this.exports.setMultiline(MULTILINE_IDS[kind], m.maxLines, m.maxBytes, program !== null ? 1 : 0);
+  }
+
+  private writeProgram(p: ReturnType<typeof compilePattern>, at: number): void {
+    this.bytes.set(new Uint8Array(p.ops.buffer, p.ops.byteOffset, p.ops.byteLength), at);
+    this.bytes.set(p.blob, at + p.ops.byteLength);
   }
 
   private loadedPattern: string | null = null;
@@ -195,10 +225,7 @@ export class WasmCore {
   /** Compile a pattern into the core's program region (once per pattern text). */
   private loadPattern(text: string): void {
     if (this.loadedPattern === text) return;
-    const p = compilePattern(text);
-    const at = this.exports.patternPtr();
-    this.bytes.set(new Uint8Array(p.ops.buffer, p.ops.byteOffset, p.ops.byteLength), at);
-    this.bytes.set(p.blob, at + p.ops.byteLength);
+    this.writeProgram(compilePattern(text), this.exports.patternPtr());
     this.loadedPattern = text;
   }
 

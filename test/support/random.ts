@@ -131,8 +131,22 @@ export function garbage(r: Rng, n: number): string {
   return s;
 }
 
+/** A line of a Java or Python stack trace (the continuation lines of multiline records). */
+function trace(r: Rng): string {
+  return r.pick([
+    `\tat com.example.Service${r.int(9)}.call(Service.java:${r.int(500)})`,
+    `\t... ${r.int(40)} more`,
+    `Caused by: java.io.IOException: ${word(r)}`,
+    'Traceback (most recent call last):',
+    `  File "app.py", line ${r.int(300)}, in handler`,
+    `    raise ValueError(${JSON.stringify(word(r))})`,
+    `ValueError: ${word(r)} user=${word(r)}`,
+    `java.lang.IllegalStateException: ${word(r)}`,
+  ]);
+}
+
 /** One input: `lines` lines of mixed kinds as raw bytes (latin1 for garbage, UTF-8 for text). */
-export function randomInput(r: Rng, lines: number, kinds: readonly ('classic' | 'logfmt' | 'json' | 'garbage' | 'empty')[] = ['classic', 'logfmt', 'json', 'garbage', 'empty']): Buffer {
+export function randomInput(r: Rng, lines: number, kinds: readonly ('classic' | 'logfmt' | 'json' | 'garbage' | 'empty' | 'trace')[] = ['classic', 'logfmt', 'json', 'garbage', 'empty']): Buffer {
   const parts: Buffer[] = [];
   for (let i = 0; i < lines; i++) {
     const kind = r.pick(kinds);
@@ -141,6 +155,7 @@ export function randomInput(r: Rng, lines: number, kinds: readonly ('classic' | 
     else if (kind === 'logfmt') b = Buffer.from(logfmt(r));
     else if (kind === 'json') b = Buffer.from(json(r));
     else if (kind === 'garbage') b = Buffer.from(garbage(r, r.int(40)), 'latin1');
+    else if (kind === 'trace') b = Buffer.from(trace(r));
     else b = Buffer.alloc(0);
     if (r.chance(0.05)) b = Buffer.concat([b, Buffer.from(garbage(r, 3), 'latin1')]);
     parts.push(b);

@@ -14,6 +14,15 @@ export interface RefOptions {
   /** Default 1048576 (1 MiB). */
   maxRecordBytes?: number;
   levelRaw?: boolean;
+  multiline?: RefMultiline;
+}
+
+/** Joining continuation lines into records (docs/records.md, "Multiline records"). */
+export interface RefMultiline {
+  start: 'indent' | 'timestamp';
+  maxLines: number;
+  /** At most maxRecordBytes. */
+  maxBytes: number;
 }
 
 const DEFAULT_MAX_RECORD_BYTES = 1024 * 1024;
@@ -262,7 +271,8 @@ function epochTimestamp(text: string): string | null {
 // ASCII byte into a U+FFFD, so decoding before or after cutting gives the same.
 
 function isBlank(c: string | undefined): boolean {
-  return c === ' ' || c === '\t';
+  // A multiline record's text holds LFs; they end values like a space.
+  return c === ' ' || c === '\t' || c === '\n';
 }
 
 const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', n: '\n', t: '\t', r: '\r' };
@@ -655,6 +665,54 @@ export function detectFormat(input: Uint8Array): 'classic' | 'logfmt' | 'json' {
   return best;
 }
 
+const PREFIX_TIMESTAMP_RE = /^\[?(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2})([.,]\d{1,9})?([Zz]|[+-]\d{2}(?::?\d{2})?)?/;
+
+/**
+ * Whether a line starts a record. Reading: "starts with a timestamp" is the
+ * classic timestamp at the line's first byte (or after one '['), followed by
+ * anything that does not make it a broken one: a '.' without digits, a tenth
+ * fraction digit, a zone sign without a valid zone. "indent" continues lines
+ * that start with a space or tab, or with "Caused by:".
+ */
+function startsRecord(text: string, rule: RefMultiline['start']): boolean {
+  if (rule === 'indent') return !(text[0] === ' ' || text[0] === '\t' || text.startsWith('Caused by:'));
+  const m = PREFIX_TIMESTAMP_RE.exec(text);
+  if (!m) return false;
+  const [all, , frac, zone] = m;
+  const next = text[all.length] ?? '';
+  const digit = next >= '0' && next <= '9';
+  if (zone === undefined) {
+    if (frac === undefined && (next === '.' || next === ',')) return false;
+    if (frac !== undefined && frac.length === 10 && digit) return false;
+    if (next === '+' || next === '-') return false;
+  } else if (zone.length === 3 && (next === ':' || digit)) {
+    return false;
+  }
+  return parseTimestamp(all.slice(text[0] === '[' ? 1 : 0), 'UTC') !== null;
+}
+
+/**
+ * Lines grouped into records: the first non-empty line of the input starts
+ * one; each later non-empty line starts one or continues the one before.
+ * Empty lines between a record's lines are part of it; after its last line
+ * they are no one's.
+ */
+function groupLines(lines: Line[], m: RefMultiline | undefined): Line[][] {
+  const groups: Line[][] = [];
+  let blanks: Line[] = [];
+  for (const line of lines) {
+    if (line.bytes.length === 0) {
+      blanks.push(line);
+      continue;
+    }
+    const text = utf8.decode(line.bytes);
+    if (m === undefined || groups.length === 0 || startsRecord(text, m.start)) groups.push([line]);
+    else groups[groups.length - 1].push(...blanks, line);
+    blanks = [];
+  }
+  return groups;
+}
+
 /** The records of a whole input, as the objects JSON.parse would give for each NDJSON line. */
 export function referenceParse(input: Uint8Array, opts: RefOptions): Record<string, unknown>[] {
   const tz = opts.tz ?? 'UTC';
@@ -668,18 +726,29 @@ export function referenceParse(input: Uint8Array, opts: RefOptions): Record<stri
   if (!parse) throw new RangeError(`format must be classic, logfmt, json or auto, got ${opts.format}`);
 
   const records: Record<string, unknown>[] = [];
-  for (const line of splitLines(input)) {
-    if (line.bytes.length === 0) continue;
-    const truncated = line.bytes.length > maxRecordBytes;
+  const m = opts.multiline;
+  for (const group of groupLines(splitLines(input), m)) {
+    const first = group[0];
+    const last = group[group.length - 1];
+    // All the record's bytes, from its first line's first byte to its last line's last (line endings between included).
+    const bytes = input.subarray(first.offset, last.offset + last.bytes.length);
+    // Its text: the lines joined with LF, at most maxLines of them and maxBytes bytes.
+    const full = Buffer.concat(group.flatMap((l, i) => (i ? [Buffer.from('\n'), l.bytes] : [l.bytes])));
+    // Reading: empty lines count as lines; the ones kept are those before a kept non-empty line.
+    const head = group.slice(0, m ? m.maxLines : group.length);
+    while (head[head.length - 1].bytes.length === 0) head.pop();
+    const kept = Buffer.concat(head.flatMap((l, i) => (i ? [Buffer.from('\n'), l.bytes] : [l.bytes])));
+    const limit = m ? Math.min(m.maxBytes, maxRecordBytes) : maxRecordBytes;
+    const truncated = kept.length > limit || kept.length < full.length;
     // A cut inside a UTF-8 sequence leaves an incomplete one: U+FFFD.
-    const text = utf8.decode(truncated ? line.bytes.subarray(0, maxRecordBytes) : line.bytes);
+    const text = utf8.decode(kept.subarray(0, limit));
     const p = parse(text, tz);
     const record: Record<string, unknown> = {
       file: opts.file,
-      offset: line.offset,
-      line: line.number,
-      len: line.bytes.length,
-      crc: crc32c(line.bytes),
+      offset: first.offset,
+      line: first.number,
+      len: bytes.length,
+      crc: crc32c(bytes),
       ts: p.ts,
       level: p.level,
     };
