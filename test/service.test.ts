@@ -54,6 +54,16 @@ async function withFile(text: string, extra: Partial<ServiceOptions>, body: (t: 
   }
 }
 
+/** Write `block` over and over to 40 MiB, past the 32 MiB that sends a backlog to the pool; returns the copies. */
+function writeCopies(path: string, block: string): number {
+  const bytes = Buffer.from(block);
+  const copies = Math.ceil((40 << 20) / bytes.length);
+  const fd = openSync(path, 'w');
+  for (let i = 0; i < copies; i++) writeSync(fd, bytes);
+  closeSync(fd);
+  return copies;
+}
+
 /** What `logwire parse` gives for these bytes of this file, from this offset and line. */
 function expected(path: string, bytes: string, offset = 0, line = 1): Record<string, unknown>[] {
   const batch = parseBuffer(bytes, { format: 'classic', fileName: path });
@@ -265,11 +275,7 @@ test('rotation by rename + create: the old file is read to its end, then the new
 test('a replay big enough for the worker pool numbers lines exactly; appended lines and later subscribers continue the count', { timeout: 120_000 }, async () => {
   const dir = freshDir();
   const path = join(dir, 'app.log');
-  const block = Buffer.from(lines(0, 10_000));
-  const copies = Math.ceil((40 << 20) / block.length); // past the 32 MiB that sends a backlog to the pool
-  const fd = openSync(path, 'w');
-  for (let i = 0; i < copies; i++) writeSync(fd, block);
-  closeSync(fd);
+  const copies = writeCopies(path, lines(0, 10_000));
   const total = 10_000 * copies;
   const svc = await serve(dir, { workers: 2 });
   const c = await Client.connect(svc.url);
@@ -718,6 +724,98 @@ test('cursors are signed: a changed one is refused; a durable name belongs to th
     assert.equal(a2.of('s', 'subscribed')[0].resumed, true);
     await a2.close();
   } finally {
+    await svc.close();
+  }
+});
+
+/** A Java-style error record: a classic line, then an exception and its frames. */
+function traceRecord(i: number, frames: number): string {
+  let s = lines(i, 1).replace(/\n$/, ` trace=${i}\n`) + `java.lang.IllegalStateException: failure ${i}\n`;
+  for (let k = 0; k < frames; k++) s += `\tat com.example.Layer${k}.call(Layer${k}.java:${i % 97})\n`;
+  return s;
+}
+
+test('multiline sources: a record is held until the next one starts, or the file is quiet for flushMs; replay matches parse', async () => {
+  const dir = freshDir();
+  const path = join(dir, 'app.log');
+  const first = lines(0, 5) + traceRecord(5, 3) + lines(6, 2) + traceRecord(8, 4);
+  writeFileSync(path, first);
+  const multiline = { start: 'timestamp', flushMs: 700 } as const;
+  const svc = await startService({ port: 0, pollMs: 50, sources: [{ name: 'app', globs: [join(dir, '*.log')], format: 'classic', multiline }] });
+  const c = await Client.connect(svc.url);
+  const want = (text: string, offset = 0, line = 1) => parseBuffer(text, { format: 'classic', fileName: path, multiline: 'timestamp' }).records()
+    .map((r) => ({ ...r, offset: r.offset + offset, line: r.line + line - 1 })) as unknown as Record<string, unknown>[];
+  try {
+    c.send({ op: 'subscribe', id: 'm', source: 'app', from: 'start' });
+    await c.until(() => c.of('m', 'caught_up').length > 0, 'caught up');
+    // Caught up with the file quiet since before the subscription: the last record went out too.
+    let got = await c.waitRecords('m', 9, 5000);
+    assert.deepEqual(got, want(first));
+    // A record written in pieces: nothing goes out while its continuation lines come.
+    const next = traceRecord(9, 5);
+    const cut = next.indexOf('\tat');
+    appendFileSync(path, next.slice(0, cut));
+    await new Promise((r) => setTimeout(r, 250));
+    appendFileSync(path, next.slice(cut));
+    await new Promise((r) => setTimeout(r, 250));
+    assert.equal(c.records('m').length, 9, 'held while the file is written');
+    // The next record's first line releases it at once, whole.
+    const t0 = Date.now();
+    const after = lines(10, 1);
+    appendFileSync(path, after);
+    got = await c.waitRecords('m', 10, 5000);
+    assert.ok(Date.now() - t0 < 650, `released by the next record (${Date.now() - t0} ms), not by the quiet time`);
+    assert.deepEqual(got[9], want(next, first.length, 1 + first.split('\n').length - 1)[0]);
+    assert.equal((got[9].msg as string).split('\n').length, 7);
+    // The last one waits for the quiet time.
+    const t1 = Date.now();
+    got = await c.waitRecords('m', 11, 5000);
+    assert.ok(Date.now() - t1 >= 500, 'flushed after flushMs of quiet');
+    assert.equal(got[10].msg, want(after)[0].msg);
+    // A backlog with a cursor in the middle: resume gives the same records after it.
+    const frames = c.of('m', 'records');
+    const cursor = frames[0].cursor as string;
+    c.send({ op: 'subscribe', id: 'r', source: 'app', from: { cursor } });
+    await c.until(() => c.of('r', 'caught_up').length > 0, 'r caught up');
+    const resumed = await c.waitRecords('r', 11 - (frames[0].records as unknown[]).length, 5000);
+    assert.deepEqual(resumed, got.slice((frames[0].records as unknown[]).length));
+  } finally {
+    await c.close();
+    await svc.close();
+  }
+});
+
+test('multiline: a backlog big enough for the worker pool gives each record once, in order, with exact lines', { timeout: 120_000 }, async () => {
+  const dir = freshDir();
+  const path = join(dir, 'app.log');
+  let block = '';
+  for (let i = 0; i < 2000; i++) block += i % 3 === 0 ? traceRecord(i, 1 + (i % 9)) : lines(i, 1);
+  const copies = writeCopies(path, block);
+  const perBlock = parseBuffer(block, { format: 'classic', multiline: 'timestamp' }).records();
+  const svc = await startService({ port: 0, pollMs: 50, workers: 2, sources: [{ name: 'app', globs: [join(dir, '*.log')], format: 'classic', multiline: 'timestamp' }] });
+  const c = await Client.connect(svc.url);
+  try {
+    let n = 0;
+    let bad = '';
+    c.send({ op: 'subscribe', id: 'p', source: 'app', from: 'start' });
+    await c.until((frames) => {
+      for (const f of frames.splice(0)) {
+        if (f.op !== 'records') continue;
+        for (const r of f.records as { offset: number; line: number; len: number }[]) {
+          const k = n % perBlock.length;
+          const copy = Math.floor(n / perBlock.length);
+          const w = perBlock[k];
+          const off = w.offset + copy * Buffer.byteLength(block);
+          if (!bad && (r.offset !== off || r.len !== w.len || r.line !== w.line + copy * (block.split('\n').length - 1))) bad = `record ${n}: got ${JSON.stringify(r)}, want offset ${off} len ${w.len}`;
+          n++;
+        }
+      }
+      return bad !== '' || n >= perBlock.length * copies;
+    }, 'every record', 100_000);
+    assert.equal(bad, '');
+    assert.equal(n, perBlock.length * copies);
+  } finally {
+    await c.close();
     await svc.close();
   }
 });

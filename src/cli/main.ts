@@ -41,6 +41,14 @@ Options for parse:
   --max-record-bytes N  longest line parsed in full (default ${DEFAULTS.maxRecordBytes});
                       longer lines give one record with "truncated":true
   --level-raw         add "levelRaw" (the level as written) to every record
+  --multiline RULE    join continuation lines into the record before them:
+                      indent (lines starting with a space or tab, or "Caused by:",
+                      continue a record), timestamp (lines not starting with a
+                      timestamp do), or pattern:PATTERN (a record starts at a line
+                      the pattern matches from its start); see docs/records.md
+  --multiline-max-lines N  lines kept in a record's text (default ${DEFAULTS.multilineMaxLines});
+                      later ones still count in its len and crc ("truncated":true)
+  --multiline-max-bytes N  bytes kept in a record's text (default: --max-record-bytes)
   --checkpoint FILE   keep each file's position in FILE (a write-ahead log) and
                       go on from there next time: a killed parse loses nothing;
                       records after the last checkpoint may print again
@@ -74,6 +82,9 @@ interface ParseCli {
   stats: boolean;
   checkpoint: string | undefined;
   checkpointMs: number | undefined;
+  multiline: string | undefined;
+  multilineMaxLines: number | undefined;
+  multilineMaxBytes: number | undefined;
 }
 
 function intOption(name: string, value: string | undefined): number | undefined {
@@ -94,6 +105,9 @@ function parseParseArgs(args: string[]): ParseCli {
       stats: { type: 'boolean', default: false },
       checkpoint: { type: 'string' },
       'checkpoint-ms': { type: 'string' },
+      multiline: { type: 'string' },
+      'multiline-max-lines': { type: 'string' },
+      'multiline-max-bytes': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
   }, 'logwire --help');
   const v = parsed.values;
@@ -104,6 +118,9 @@ function parseParseArgs(args: string[]): ParseCli {
   if (parsed.positionals.length === 0) usage('parse needs at least one FILE (or - for stdin); see logwire --help');
   if (v.output !== 'ndjson' && v.output !== 'none') usage(`--output must be ndjson or none; got ${JSON.stringify(v.output)}`);
   if (v.checkpoint !== undefined && parsed.positionals.includes('-')) usage('--checkpoint needs files: stdin (-) has no position to go back to');
+  if (v.multiline === undefined && (v['multiline-max-lines'] !== undefined || v['multiline-max-bytes'] !== undefined)) {
+    usage('--multiline-max-lines and --multiline-max-bytes go with --multiline RULE');
+  }
   if (v.io !== undefined && v.io !== 'mmap' && v.io !== 'pread') usage(`--io must be mmap or pread; got ${JSON.stringify(v.io)}`);
   return {
     files: parsed.positionals,
@@ -117,6 +134,9 @@ function parseParseArgs(args: string[]): ParseCli {
     stats: v.stats!,
     checkpoint: v.checkpoint,
     checkpointMs: intOption('checkpoint-ms', v['checkpoint-ms']),
+    multiline: v.multiline,
+    multilineMaxLines: intOption('multiline-max-lines', v['multiline-max-lines']),
+    multilineMaxBytes: intOption('multiline-max-bytes', v['multiline-max-bytes']),
   };
 }
 
@@ -134,11 +154,14 @@ function stdoutIsSync(): boolean {
   }
 }
 
-const FLAGS: Record<string, string> = { format: '--format', tz: '--tz', workers: '--workers', io: '--io', maxRecordBytes: '--max-record-bytes' };
+const FLAGS: Record<string, string> = {
+  format: '--format', tz: '--tz', workers: '--workers', io: '--io', maxRecordBytes: '--max-record-bytes',
+  multiline: '--multiline', 'multiline.start': '--multiline', 'multiline.maxLines': '--multiline-max-lines', 'multiline.maxBytes': '--multiline-max-bytes',
+};
 
 /** Library option names in a message, as the command-line flags. */
 function flagNames(message: string): string {
-  return message.replace(/option "(\w+)"/g, (m, name: string) => (FLAGS[name] ? FLAGS[name] : m));
+  return message.replace(/option "([\w.]+)"/g, (m, name: string) => (FLAGS[name] ? FLAGS[name] : m)).replace('to maxRecordBytes', 'to --max-record-bytes');
 }
 
 /** Write to stdout, waiting when the pipe is full; a closed pipe ends the run quietly. */
@@ -155,6 +178,7 @@ async function parseCommand(args: string[]): Promise<void> {
     io: cli.io,
     maxRecordBytes: cli.maxRecordBytes,
     levelRaw: cli.levelRaw,
+    multiline: cli.multiline === undefined ? undefined : { start: cli.multiline as 'indent', maxLines: cli.multilineMaxLines, maxBytes: cli.multilineMaxBytes },
   };
   // Option errors before file errors, named as the flags the user typed.
   try {

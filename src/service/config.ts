@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { createError, ErrorCodes } from '../errors.js';
-import { resolveFormat, type Format } from '../options.js';
+import { DEFAULTS, resolveFormat, resolveMultiline, type Format, type Multiline, type MultilineOptions, type MultilineStart } from '../options.js';
 import { parseZone, type Zone } from '../tz.js';
 import { tokenDigest } from './auth.js';
 import { hasDotDot, isUnder, realpathOrNull } from './paths.js';
@@ -23,6 +23,12 @@ export interface SourceConfig {
   policy?: Policy;
   /** Directories its files must really be under, symlinks resolved (default: the directories of its globs). */
   roots?: string[];
+  /**
+   * Join continuation lines into records (docs/records.md). A file's last
+   * record is held back until a line starts the next one, or until the file
+   * has been quiet for flushMs (default 1000), or it is rotated away.
+   */
+  multiline?: MultilineStart | (MultilineOptions & { flushMs?: number });
 }
 
 export interface TokenConfig {
@@ -84,6 +90,7 @@ export const SERVICE_DEFAULTS = {
   batchDelayMs: 0,
   queueBytes: 4 << 20,
   partialFlushMs: 1000,
+  multilineFlushMs: 1000,
   pollMs: 250,
   pingMs: 30_000,
   rotateWaitMs: 5000,
@@ -101,6 +108,7 @@ export interface ResolvedSource {
   zone: Zone;
   policy: Policy;
   roots: string[];
+  multiline: (Multiline & { flushMs: number }) | null;
 }
 
 export interface ResolvedToken {
@@ -140,7 +148,7 @@ const SERVICE_KEYS = new Set([
   'host', 'port', 'sources', 'batchBytes', 'batchDelayMs', 'queueBytes', 'partialFlushMs', 'pollMs', 'pingMs', 'rotateWaitMs', 'checkpoint', 'checkpointMs', 'workers',
   'tokens', 'origins', 'tls', 'maxConnections', 'maxSubscriptions', 'messageRate', 'messageBurst', 'perMessageDeflate', 'warn',
 ]);
-const SOURCE_KEYS = new Set(['name', 'globs', 'format', 'tz', 'policy', 'roots']);
+const SOURCE_KEYS = new Set(['name', 'globs', 'format', 'tz', 'policy', 'roots', 'multiline']);
 const TOKEN = /^[A-Za-z0-9\-._~+/]{16,4096}=*$/;
 
 function bad(where: string, must: string, got: unknown): never {
@@ -185,7 +193,24 @@ function resolveSource(s: unknown, i: number): ResolvedSource {
   const paths = (globs as string[]).map((g) => resolve(g));
   const roots = src.roots === undefined ? [...new Set(paths.map((g) => dirname(g)))] : resolveRoots(`${at}.roots`, src.roots);
   for (const [j, g] of (globs as string[]).entries()) checkGlob(`${at}.globs`, g, paths[j], roots);
-  return { name: src.name, globs: paths, format, zone, policy, roots };
+  return { name: src.name, globs: paths, format, zone, policy, roots, multiline: resolveSourceMultiline(`${at}.multiline`, src.multiline) };
+}
+
+function resolveSourceMultiline(at: string, m: unknown): (Multiline & { flushMs: number }) | null {
+  let spec = m;
+  let flushMs: unknown;
+  if (m !== null && typeof m === 'object' && !Array.isArray(m) && 'flushMs' in m) {
+    const { flushMs: ms, ...rest } = m as Record<string, unknown>;
+    flushMs = ms;
+    spec = rest;
+  }
+  try {
+    const resolved = resolveMultiline(spec, DEFAULTS.maxRecordBytes, at);
+    return resolved && { ...resolved, flushMs: int(`${at}.flushMs`, flushMs, 1, 3_600_000, SERVICE_DEFAULTS.multilineFlushMs) };
+  } catch (err) {
+    // The library's wording ('option "x" must be') in this file's ('x must be').
+    throw createError(ErrorCodes.INVALID_OPTION, (err as Error).message.replace(/^option "([^"]+)"/, '$1'));
+  }
 }
 
 function resolveRoots(where: string, roots: unknown): string[] {
@@ -298,13 +323,13 @@ export function resolveService(options: ServiceOptions): ResolvedService {
   };
 }
 
-/** `NAME=GLOB[,GLOB…][,format=F][,tz=Z][,policy=P][,root=DIR…]` from a --source flag. */
+/** `NAME=GLOB[,GLOB…][,format=F][,tz=Z][,policy=P][,root=DIR…][,multiline=RULE]` from a --source flag. */
 export function parseSourceFlag(spec: string): SourceConfig {
   const eq = spec.indexOf('=');
-  if (eq <= 0) throw createError(ErrorCodes.USAGE, `--source must be NAME=GLOB[,format=F,tz=Z,policy=P,root=DIR]; got ${JSON.stringify(spec)}`);
+  if (eq <= 0) throw createError(ErrorCodes.USAGE, `--source must be NAME=GLOB[,format=F,tz=Z,policy=P,root=DIR,multiline=RULE]; got ${JSON.stringify(spec)}`);
   const src: SourceConfig = { name: spec.slice(0, eq), globs: [] };
   for (const part of spec.slice(eq + 1).split(',')) {
-    const m = /^(format|tz|policy|root)=(.*)$/.exec(part);
+    const m = /^(format|tz|policy|root|multiline)=(.*)$/.exec(part);
     if (m?.[1] === 'root') (src.roots ??= []).push(m[2]);
     else if (m) (src as unknown as Record<string, string>)[m[1]] = m[2];
     else if (part !== '') src.globs.push(part);

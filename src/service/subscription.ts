@@ -58,6 +58,9 @@ interface Reader {
   partialSince: number | null;
   /** When bytes past `pos` were first seen while this reader was caught up (end-to-end latency). */
   waitingSince: number | null;
+  /** Multiline: the file's size when last looked at, and since when it has had that size. */
+  seenSize: number;
+  seenAt: number;
 }
 
 export class Subscription {
@@ -122,7 +125,7 @@ export class Subscription {
 
   private addReader(f: TrackedFile, offset: number, line: number): void {
     f.readers++;
-    this.readers.set(f.seq, { file: f, pos: offset, line, generation: f.generation, partialSince: null, waitingSince: null });
+    this.readers.set(f.seq, { file: f, pos: offset, line, generation: f.generation, partialSince: null, waitingSince: null, seenSize: -1, seenAt: 0 });
   }
 
   private removeReader(r: Reader): void {
@@ -284,14 +287,31 @@ export class Subscription {
       return false;
     }
     let cut = lastLineEnd(f.fd, r.pos, size);
+    let flushPartial = false;
     if (cut < 0) {
       const now = performance.now();
       r.partialSince ??= now;
       const wait = this.engine.options.partialFlushMs - (now - r.partialSince);
       if (wait > 0) return wait;
       cut = size; // flushed as it is
+      flushPartial = true;
     }
     r.partialSince = null;
+    // Multiline: a file's last record may go on in lines not written yet. It is held back
+    // until a line starts the next record, or the file has been quiet for flushMs, or is gone.
+    const ml = this.source.config.multiline;
+    let waiting = false;
+    if (ml) {
+      const now = performance.now();
+      if (size !== r.seenSize) {
+        r.seenSize = size;
+        r.seenAt = now;
+      }
+      waiting = f.live && !flushPartial && now - r.seenAt < ml.flushMs;
+    }
+    // Whether a parse that ends at `end` holds its last record back: always when more follows.
+    const openAt = (end: number) => ml !== null && (end < size || waiting);
+    const before = r.pos;
     if (f.format === null) {
       const sample = Buffer.alloc(Math.min(65536, size));
       const n = readSync(f.fd, sample, 0, sample.length, 0);
@@ -303,36 +323,41 @@ export class Subscription {
         const e = lastLineEnd(f.fd, r.pos, r.pos + POOL_SEGMENT_BYTES);
         if (e > r.pos) end = e;
       }
-      await this.poolStep(r, end);
+      await this.poolStep(r, end, openAt(end));
     } else {
       let end = cut;
       if (end - r.pos > SLICE_BYTES) {
         const e = lastLineEnd(f.fd, r.pos, r.pos + SLICE_BYTES);
         if (e > r.pos) end = e;
       }
-      this.threadStep(r, end);
+      this.threadStep(r, end, openAt(end));
+      // One record longer than the slice: read all there is.
+      if (openAt(end) && r.pos === before && end < cut && !this.full) this.threadStep(r, cut, openAt(cut));
     }
     if (r.pos >= size) r.waitingSince = null;
+    // Only a held record left: look again when the file would be quiet long enough.
+    if (ml && r.pos === before) return Math.max(1, ml.flushMs - (performance.now() - r.seenAt));
     return true;
   }
 
-  private threadStep(r: Reader, end: number): void {
+  private threadStep(r: Reader, end: number, open: boolean): void {
     const f = r.file;
     const { core } = this.engine;
     core.setZone(this.source.config.zone);
-    core.configure(f.format!, 'ndjson', f.path);
+    core.configure(f.format!, 'ndjson', f.path, { multiline: this.source.config.multiline });
     const t0 = performance.now();
-    const it = parseChunk(core, { fd: f.fd, size: end, start: r.pos, end, line: r.line, io: 'pread', windowBytes: 1 << 20 }, 0);
+    const it = parseChunk(core, { fd: f.fd, size: end, start: r.pos, end, line: r.line, io: 'pread', windowBytes: 1 << 20, open }, 0);
     const parts: Buffer[] = [];
     let records = 0;
     for (;;) {
       const x = it.next();
       if (x.done) {
         const res = x.value;
-        const to = res.shrunkTo ?? end;
+        const held = open && res.shrunkTo === undefined;
+        const to = res.shrunkTo ?? (held ? res.held.offset : end);
         this.engine.parse(performance.now() - t0);
         // A reader whose queue fills stops mid-way; the rest is parsed again when it drains.
-        this.deliver(r, parts.length === 1 ? parts[0] : Buffer.concat(parts), records, to, r.line + res.newlines, true);
+        this.deliver(r, parts.length === 1 ? parts[0] : Buffer.concat(parts), records, to, held ? res.held.line : r.line + res.newlines, true);
         return;
       }
       parts.push(x.value.ndjson);
@@ -340,7 +365,7 @@ export class Subscription {
     }
   }
 
-  private async poolStep(r: Reader, end: number): Promise<void> {
+  private async poolStep(r: Reader, end: number, open: boolean): Promise<void> {
     const f = r.file;
     await this.engine.withPool(async (pool) => {
       if (this.closed) return;
@@ -350,14 +375,17 @@ export class Subscription {
         // The worker threads share this process's descriptors: this path reaches the file even if renamed or deleted.
         path: `/proc/self/fd/${f.fd}`, fileName: f.path, size: end, start: r.pos, line: r.line, format: f.format!, mode: 'ndjson',
         zone: this.source.config.zone, io: this.engine.io, levelRaw: false, chunkCrc: false, chunkBytes: DEFAULTS.chunkBytes,
+        multiline: this.source.config.multiline, open,
       });
       // Batches are held until the next one arrives: a frame's cursor is the position of the record after it.
       let held: { ndjson: Buffer; records: number } | null = null;
       for (;;) {
         const x = await it.next();
         if (x.done) {
-          const to = x.value.shrunkTo ?? end;
-          const line = base.line + x.value.newlines;
+          // Open: the last record is held back, and the reader ends where it starts.
+          const rest = open && x.value.shrunkTo === undefined ? x.value.held : undefined;
+          const to = x.value.shrunkTo ?? rest?.offset ?? end;
+          const line = rest?.line ?? base.line + x.value.newlines;
           if (this.closed) return;
           if (held) this.deliver(r, held.ndjson, held.records, to, line);
           else this.advance(r, to, line);
