@@ -2,14 +2,15 @@
 // Apache errors, syslog) when every sampled line matches it, else the core's
 // classic / logfmt / json detection.
 import { StreamFeeder } from './engine.js';
-import type { ConcreteFormat } from './options.js';
+import type { ConcreteFormat, Multiline } from './options.js';
 import type { WasmCore } from './wasm/bridge.js';
 
 /** Tried in this order: a combined line is also a clf line (its tail would be the size). */
 const PATTERN_FORMATS = ['combined', 'clf', 'apache_error', 'syslog'] as const;
 const SAMPLE_LINES = 20;
 
-export function detectFormat(core: WasmCore, sample: Uint8Array, whole: boolean): ConcreteFormat {
+/** `multiline`: the records to match are multiline records (a stack trace is part of the line before it). */
+export function detectFormat(core: WasmCore, sample: Uint8Array, whole: boolean, multiline: Multiline | null = null): ConcreteFormat {
   const base = core.detect(sample, whole);
   // Up to 20 whole non-empty lines (the last one only if the sample is the whole input), as they are.
   let lines = 0;
@@ -28,7 +29,7 @@ export function detectFormat(core: WasmCore, sample: Uint8Array, whole: boolean)
   if (lines === 0) return base;
   const text = sample.subarray(0, upTo);
   for (const format of PATTERN_FORMATS) {
-    core.configure(format, 'ndjson', '');
+    core.configure(format, 'ndjson', '', { multiline });
     let records = 0;
     let misses = 0;
     for (const out of new StreamFeeder(core).push(text, true)) {

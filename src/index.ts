@@ -93,7 +93,7 @@ function withCore<T>(maxRecordBytes: number, internal: InternalOptions, use: (co
 }
 
 function chooseFormat(o: ResolvedOptions, core: WasmCore, sample: Uint8Array, whole: boolean): ConcreteFormat {
-  return o.format === 'auto' ? detectFormat(core, sample, whole) : o.format;
+  return o.format === 'auto' ? detectFormat(core, sample, whole, o.multiline) : o.format;
 }
 
 /**

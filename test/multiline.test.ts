@@ -121,6 +121,11 @@ test('a start pattern, and "timestamp" with a pattern format\'s own timestamp la
   const syslog = 'Jun 14 15:16:01 combo sshd[19939]: error: boom\n  detail one\n  detail two\nJun 14 15:16:02 combo su: ok\n';
   const got = records(parseBuffer(syslog, { format: 'syslog', multiline: 'timestamp' }).ndjson);
   assert.deepEqual(got.map((r) => r.msg), ['error: boom\n  detail one\n  detail two', 'ok']);
+  // auto looks at records, not lines: the continuation lines don't stop it from seeing syslog.
+  for (const multiline of ['timestamp', 'indent'] as const) {
+    const run = parseBuffer(syslog, { multiline });
+    assert.deepEqual(records(run.ndjson).map((r) => [r.msg, (r.fields as { host?: string }).host]), [['error: boom\n  detail one\n  detail two', 'combo'], ['ok', 'combo']], multiline);
+  }
 });
 
 for (const flavor of ['simd', 'scalar'] as const) {

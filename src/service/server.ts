@@ -88,7 +88,7 @@ function fileFormat(core: WasmCore, src: Source, f: TrackedFile): ConcreteFormat
   if (f.format === null) {
     const sample = Buffer.alloc(Math.min(65536, f.size));
     const n = readSync(f.fd, sample, 0, sample.length, 0);
-    f.format = src.config.format === 'auto' ? detectFormat(core, sample.subarray(0, n), n === f.size) : src.config.format;
+    f.format = src.config.format === 'auto' ? detectFormat(core, sample.subarray(0, n), n === f.size, src.config.multiline) : src.config.format;
   }
   return f.format;
 }

@@ -315,7 +315,7 @@ export class Subscription {
     if (f.format === null) {
       const sample = Buffer.alloc(Math.min(65536, size));
       const n = readSync(f.fd, sample, 0, sample.length, 0);
-      f.format = this.source.config.format === 'auto' ? detectFormat(this.engine.core, sample.subarray(0, n), n === size) : this.source.config.format;
+      f.format = this.source.config.format === 'auto' ? detectFormat(this.engine.core, sample.subarray(0, n), n === size, this.source.config.multiline) : this.source.config.format;
     }
     if (cut - r.pos >= POOL_MIN_BYTES) {
       let end = cut;
