@@ -31,9 +31,9 @@ fresh node process (peak RSS per scenario) and prints the tables plus the goals.
                     pattern rows (default 512)
   --access-size MiB combined-format access log of the goaccess rows (default 1024)
   --reps N          repetitions per measurement, the fastest is kept (default 3)
-  --slow-reps N     repetitions of the classic readline baselines, of the JSON.stringify
-                    ones of the patterns and of goaccess with all its panels (default 1:
-                    each takes ~1 min per GiB or more)
+  --slow-reps N     repetitions of the slowest rows (default 1): the classic readline
+                    baselines and the patterns' readline + RegExp + JSON.stringify (~0.5 to
+                    1 min per GiB), goaccess with all its panels (~4 min per GiB)
   --only LIST       run only the scenarios whose id contains one of the comma-separated,
                     case-insensitive substrings; ids are group/name, groups: core,
                     formats, cli, rss, crc32c, baselines, patterns, access. e.g.
