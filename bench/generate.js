@@ -1,4 +1,5 @@
-// Deterministic benchmark data: classic, logfmt and json log lines (~100 bytes, varied),
+// Deterministic benchmark data: classic, logfmt and json log lines (~100 bytes, varied), lines
+// in the shapes of the loghub HDFS and Zookeeper samples, and combined-format access logs;
 // written with large buffered writes and reused when a matching file is already there.
 // Standalone: node bench/generate.js --format classic --size 64 [--dir bench/data]
 
@@ -7,10 +8,12 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { SHAPES } from './shapes.js';
 
 // Bump when the line templates change, so that old files are regenerated instead of reused.
 export const GENERATOR_VERSION = 1;
-export const FORMATS = ['classic', 'logfmt', 'json'];
+// Appended only: a format's index seeds its generator.
+export const FORMATS = ['classic', 'logfmt', 'json', 'hdfs', 'zookeeper', 'combined'];
 export const DEFAULT_DIR = fileURLToPath(new URL('data/', import.meta.url));
 
 const SEED = 0x10c5eed;
@@ -92,7 +95,25 @@ class Clock {
   iso() {
     return `${this.date}T${this.time}.${this.millis}Z`;
   }
+
+  /** HDFS: `081109 203615` (yyMMdd HHmmss). */
+  hdfs() {
+    return `${this.date.slice(2, 4)}${this.date.slice(5, 7)}${this.date.slice(8, 10)} ${this.time.slice(0, 2)}${this.time.slice(3, 5)}${this.time.slice(6, 8)}`;
+  }
+
+  /** Zookeeper (log4j): `2015-07-29 17:41:44,747`. */
+  log4j() {
+    return `${this.date} ${this.time},${this.millis}`;
+  }
+
+  /** Access logs: `10/Oct/2000:13:55:36 +0000`. */
+  clf() {
+    const d = this.date;
+    return `${d.slice(8, 10)}/${MONTHS[Number(d.slice(5, 7)) - 1]}/${d.slice(0, 4)}:${this.time} +0000`;
+  }
 }
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 const METHODS = ['GET', 'GET', 'GET', 'GET', 'POST', 'POST', 'PUT', 'DELETE'];
 const STATUSES = [200, 200, 200, 200, 200, 200, 201, 204, 304, 400, 404, 500, 503];
@@ -285,6 +306,7 @@ const WRITERS = {
       return head + 'x'.repeat(n - head.length - 2) + '"}';
     },
   },
+  ...SHAPES,
 };
 
 /**
@@ -370,7 +392,7 @@ function main() {
     },
   });
   if (values.help) {
-    console.log('usage: node bench/generate.js [--format classic|logfmt|json] [--size MiB (default 64)] [--dir DIR (default bench/data)]');
+    console.log(`usage: node bench/generate.js [--format ${FORMATS.join('|')}] [--size MiB (default 64)] [--dir DIR (default bench/data)]`);
     return;
   }
   const size = Number(values.size);

@@ -1,5 +1,5 @@
 // `npm run bench`: generates the data, runs every logwire scenario and the baselines in one
-// run, each measurement in a fresh node process, and prints one table with ratios and the goals.
+// run, each measurement in a fresh node process, and prints the tables with ratios and the goals.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_DIR, ensureDataFile, warmFile } from './generate.js';
 import { CLI_PATH } from './hooks.js';
+import { LAYOUTS } from './baselines/readline-pattern.js';
+import { missing as goaccessMissing } from './baselines/goaccess.js';
 import { machine, printReport, sizeText } from './report.js';
 
 const CHILD = fileURLToPath(new URL('child.js', import.meta.url));
@@ -20,21 +22,30 @@ const CRC_BUFFER_BYTES = 64 * MIB;
 const HELP = `usage: npm run bench -- [options]      (or: node bench/run.js [options])
 
 Generates deterministic log files (reused when present), runs each measurement in a
-fresh node process (peak RSS per scenario) and prints one table plus the goals.
+fresh node process (peak RSS per scenario) and prints the tables plus the goals.
 
   --size MiB        classic file size (default 1024); the logfmt and json files are
                     half of it (default 512 each)
   --rss-size MiB    classic file for the peak-RSS rows (default 2048)
+  --pattern-size MiB  size of each of the HDFS- and Zookeeper-shaped files of the
+                    pattern rows (default 512)
+  --access-size MiB combined-format access log of the goaccess rows (default 1024)
   --reps N          repetitions per measurement, the fastest is kept (default 3)
-  --slow-reps N     repetitions of the two readline baselines (default 1: ~1 min per GiB)
+  --slow-reps N     repetitions of the slowest rows (default 1): the classic readline
+                    baselines and the patterns' readline + RegExp + JSON.stringify (~0.5 to
+                    1 min per GiB), goaccess with all its panels (~4 min per GiB)
   --only LIST       run only the scenarios whose id contains one of the comma-separated,
                     case-insensitive substrings; ids are group/name, groups: core,
-                    formats, cli, rss, crc32c, baselines. e.g. --only baselines,
-                    --only "classic parse", --only core,crc32c
+                    formats, cli, rss, crc32c, baselines, patterns, access. e.g.
+                    --only baselines, --only "classic parse", --only core,crc32c,
+                    --only patterns,access (the issue #5 rows and their baselines)
   --list            print the scenario ids and exit
   --dir DIR         data directory (default bench/data)
   --json FILE       also write all results as JSON to FILE
   --help            this text
+
+The access rows compare with goaccess (apt-get install goaccess); without it they
+print as skipped and the other rows still run.
 `;
 
 function parseOptions(argv) {
@@ -51,6 +62,8 @@ function checkOptions(argv) {
     options: {
       size: { type: 'string', default: '1024' },
       'rss-size': { type: 'string', default: '2048' },
+      'pattern-size': { type: 'string', default: '512' },
+      'access-size': { type: 'string', default: '1024' },
       reps: { type: 'string', default: '3' },
       'slow-reps': { type: 'string', default: '1' },
       only: { type: 'string' },
@@ -70,6 +83,8 @@ function checkOptions(argv) {
     list: values.list,
     sizeMiB: whole('size', 2),
     rssSizeMiB: whole('rss-size', 1),
+    patternSizeMiB: whole('pattern-size', 2),
+    accessSizeMiB: whole('access-size', 2),
     reps: whole('reps', 1),
     slowReps: whole('slow-reps', 1),
     only: values.only ? values.only.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean) : null,
@@ -79,7 +94,8 @@ function checkOptions(argv) {
 }
 
 // Every measurement of the run. `file` names a data file (see dataFiles), `needs` what
-// of logwire must exist, `ndjson` rows get the JSON baseline ratio.
+// must exist (of logwire, or goaccess), `ndjson` rows get the JSON baseline ratio,
+// `baseline` rows run first, `params` go to the scenario with the file's.
 function plan(opts) {
   const rows = [];
   const add = (row) => rows.push({ reps: opts.reps, workers: 1, io: '', needs: null, ndjson: false, ...row });
@@ -108,13 +124,36 @@ function plan(opts) {
   add({ group: 'baselines', name: 'buffer-indexof', label: 'Buffer.indexOf line count', file: 'classic', io: 'read', module: 'baselines/indexof.js' });
   add({ group: 'baselines', name: 'readline-regex', label: 'readline + regex', file: 'classic', io: 'stream', module: 'baselines/readline-regex.js', reps: opts.slowReps });
   add({ group: 'baselines', name: 'readline-regex-json', label: 'readline + regex + JSON.stringify', file: 'classic', io: 'stream', module: 'baselines/readline-json.js', reps: opts.slowReps, ndjson: true });
-  for (const row of rows) {
-    row.id = row.group === 'core' || row.group === 'formats' || row.group === 'rss' || row.group === 'cli'
-      ? `${row.group}/${row.name} w${row.workers}${row.group === 'cli' ? '' : ` ${row.io}`}`
-      : `${row.group}/${row.name}`;
+  // issue #5: patterns on the HDFS and Zookeeper layouts, each against readline + RegExp of the same layout
+  for (const layout of ['hdfs', 'zookeeper']) {
+    const format = `pattern:${LAYOUTS[layout].pattern}`;
+    for (const [mode, ios] of [['parse', ['mmap', 'pread']], ['ndjson', ['mmap']]]) {
+      for (const workers of [1, 2]) {
+        for (const io of ios) {
+          add({ group: 'patterns', name: `${layout} ${mode}`, label: `${layout} pattern ${mode}`, file: layout, mode, workers, io, needs: 'hooks', ndjson: mode === 'ndjson', params: { format } });
+        }
+      }
+    }
+    add({ group: 'patterns', name: `${layout} readline-regex`, label: `${layout} readline + RegExp`, file: layout, io: 'stream', module: 'baselines/readline-pattern.js', baseline: true, params: { layout, output: 'none' } });
+    add({ group: 'patterns', name: `${layout} readline-regex-json`, label: `${layout} readline + RegExp + JSON.stringify`, file: layout, io: 'stream', module: 'baselines/readline-pattern.js', reps: opts.slowReps, baseline: true, ndjson: true, params: { layout, output: 'ndjson' } });
+  }
+  // issue #5: the combined access log, the CLI against goaccess
+  for (const output of ['none', 'ndjson']) {
+    for (const workers of [1, 2]) {
+      add({ group: 'access', name: `logwire ${output}`, label: `logwire parse --format combined --output ${output}`, file: 'combined', workers, io: 'default', needs: 'cli', ndjson: output === 'ndjson', module: 'scenarios/cli.js', params: { formatFlag: 'combined', output } });
+    }
+  }
+  add({ group: 'access', name: 'goaccess no-panels', label: 'goaccess -o report.json, every panel ignored', file: 'combined', io: 'read', needs: 'goaccess', baseline: true, module: 'baselines/goaccess.js', params: { panels: false } });
+  add({ group: 'access', name: 'goaccess all-panels', label: 'goaccess -o report.json, all panels', file: 'combined', io: 'read', needs: 'goaccess', baseline: true, module: 'baselines/goaccess.js', reps: opts.slowReps, params: { panels: true } });
+  rows.forEach((row, i) => {
+    const perWorker = ['core', 'formats', 'rss', 'cli', 'patterns', 'access'].includes(row.group) && !row.baseline;
+    const withIo = perWorker && row.group !== 'cli' && row.group !== 'access';
+    row.id = perWorker ? `${row.group}/${row.name} w${row.workers}${withIo ? ` ${row.io}` : ''}` : `${row.group}/${row.name}`;
     row.label ??= row.name;
     row.module ??= 'scenarios/core.js';
-  }
+    row.baseline ||= row.group === 'baselines';
+    row.order = i;
+  });
   return rows;
 }
 
@@ -124,6 +163,9 @@ function dataFiles(opts) {
     logfmt: { format: 'logfmt', sizeMiB: Math.floor(opts.sizeMiB / 2) },
     json: { format: 'json', sizeMiB: Math.floor(opts.sizeMiB / 2) },
     rss: { format: 'classic', sizeMiB: opts.rssSizeMiB },
+    hdfs: { format: 'hdfs', sizeMiB: opts.patternSizeMiB },
+    zookeeper: { format: 'zookeeper', sizeMiB: opts.patternSizeMiB },
+    combined: { format: 'combined', sizeMiB: opts.accessSizeMiB },
   };
 }
 
@@ -168,12 +210,13 @@ function runChild(module, params, timeoutMs) {
   });
 }
 
-// Does the logwire side exist? Returns { hooks: null | reason, cli: null | reason }.
-async function probeLogwire() {
-  const missing = {};
-  const r = await runChild('hooks.js', {}, 60_000);
-  missing.hooks = r.error ?? null;
-  missing.cli = fs.existsSync(CLI_PATH) ? null : `${CLI_PATH} not found`;
+// What the planned rows need and is missing: { hooks, cli, goaccess }, each null or why.
+async function probe(rows) {
+  const needed = new Set(rows.map((row) => row.needs));
+  const missing = { hooks: null, cli: null, goaccess: null };
+  if (needed.has('hooks')) missing.hooks = (await runChild('hooks.js', {}, 60_000)).error ?? null;
+  if (needed.has('cli')) missing.cli = fs.existsSync(CLI_PATH) ? null : `${CLI_PATH} not found`;
+  if (needed.has('goaccess')) missing.goaccess = goaccessMissing();
   return missing;
 }
 
@@ -196,26 +239,26 @@ async function main() {
   const t0 = performance.now();
   const info = { date: started.toISOString(), machine: machine(), options: { ...opts, help: undefined, list: undefined } };
   const notes = [];
+  const specs = dataFiles(opts);
 
-  // logwire side: skip what is not built, say why, and still run the baselines
-  const missing = rows.some((row) => row.needs) ? await probeLogwire() : { hooks: null, cli: null };
+  // skip what is not built or installed, say why, and still run the rest
+  const missing = await probe(rows);
   const skipped = [];
   rows = rows.filter((row) => {
     const why = row.needs && missing[row.needs];
-    if (why) skipped.push({ id: row.id, reason: why });
+    if (why) skipped.push({ id: row.id, reason: why, group: row.group, order: row.order, label: row.label, format: specs[row.file]?.format ?? null });
     return !why;
   });
-  for (const kind of ['hooks', 'cli']) {
+  for (const kind of ['hooks', 'cli', 'goaccess']) {
     const n = skipped.filter((s) => s.reason === missing[kind]).length;
     if (n > 0) {
-      const line = `NOT RUN: ${n} logwire scenario(s): ${missing[kind]}`;
+      const line = `NOT RUN: ${n} ${kind === 'goaccess' ? 'goaccess row' : 'logwire scenario'}(s): ${missing[kind]}`;
       notes.push(line);
       log(line);
     }
   }
 
   // data: generate or reuse, then read once so that every measurement starts page-cached
-  const specs = dataFiles(opts);
   const files = {};
   for (const key of new Set(rows.map((row) => row.file).filter(Boolean))) {
     const { format, sizeMiB } = specs[key];
@@ -238,7 +281,7 @@ async function main() {
   }
 
   // measurements: baselines first, so that a broken logwire build cannot hide them
-  rows.sort((a, b) => (a.group === 'baselines' ? 0 : 1) - (b.group === 'baselines' ? 0 : 1));
+  rows.sort((a, b) => (a.baseline ? 0 : 1) - (b.baseline ? 0 : 1));
   const count = rows.reduce((sum, row) => sum + row.reps, 0);
   let done = 0;
   for (const row of rows) {
@@ -246,7 +289,7 @@ async function main() {
     row.bytes = file ? file.bytes : row.params.bytes;
     row.format = file?.format ?? null;
     row.expected = file ? { bytes: file.bytes, lines: file.lines, records: file.records } : null;
-    const params = file ? { file: file.path, mode: row.mode, workers: row.workers, io: row.io, format: file.format } : row.params;
+    const params = file ? { file: file.path, mode: row.mode, workers: row.workers, io: row.io, format: file.format, ...row.params } : row.params;
     // generous: 2 MB/s plus startup; only a hung child reaches it
     const timeoutMs = 60_000 + Math.ceil(row.bytes / 2e6) * 1000;
     row.runs = [];

@@ -1,4 +1,4 @@
-// The CLI as a user runs it: `logwire parse FILE --output ndjson --workers N > /dev/null`,
+// The CLI as a user runs it: `logwire parse FILE [--format F] --output ndjson|none --workers N > /dev/null`,
 // timed from spawn to exit; peak RSS is the CLI process's own (reported by preload-rss.js).
 
 import fs from 'node:fs';
@@ -8,14 +8,18 @@ import { CLI_PATH } from '../hooks.js';
 
 const PRELOAD_URL = new URL('../preload-rss.js', import.meta.url).href;
 
+/** The arguments after `logwire`. No `formatFlag`: no --format, the CLI's default (auto). */
+export function cliArgs({ file, workers, formatFlag = null, output = 'ndjson' }) {
+  return ['parse', file, ...(formatFlag ? ['--format', formatFlag] : []), '--output', output, '--workers', String(workers)];
+}
+
 export function setup() {
   if (!fs.existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} not found`);
   return { devNull: fs.openSync('/dev/null', 'w') };
 }
 
-export async function run({ file, workers }, { devNull }) {
-  const child = spawn(process.execPath,
-    ['--import', PRELOAD_URL, CLI_PATH, 'parse', file, '--output', 'ndjson', '--workers', String(workers)],
+export async function run(params, { devNull }) {
+  const child = spawn(process.execPath, ['--import', PRELOAD_URL, CLI_PATH, ...cliArgs(params)],
     { stdio: ['ignore', devNull, 'pipe', 'pipe'] });
   let stderr = '';
   let report = '';
