@@ -37,15 +37,17 @@ export const PROGRAM_BYTES = 64 << 10;
 /** RFC 5424 and RFC 3164 (with or without the <PRI> a network sender puts first), in that order. */
 const SYSLOG_5424 = '<%{@pri}>1 %{@ts:nil,%Y-%m-%dT%H:%M:%S%.f%z} %{host:nil} %{app:nil} %{pid:nil,int} %{msgid:nil} %{@sd}%[ %[\uFEFF%]%{@msg}%]';
 const SYSLOG_3164 = '%[<%{@pri}>%]%{@ts:%b %d %H:%M:%S} %{host} %{app}%[[%{pid:int}]%]: %{@msg}';
-/** Apache 2.4 (module, pid, microseconds) before 2.2: a 2.2 line never has a blank-free "module:" in its first brackets. */
-const APACHE_24 = '[%{@ts:%a %b %d %H:%M:%S%.f %Y}] [%{module:nil,word}:%{@level}] %[[pid %{pid:int}%[:tid %{tid:int}%]] %]%[[client %{client}] %]%{@msg}';
-const APACHE_22 = '[%{@ts:%a %b %d %H:%M:%S%.f %Y}] [%{@level}] %[[client %{client}] %]%{@msg}';
+/**
+ * Apache 2.4 (module, pid, microseconds) and 2.2 in one pattern, the time read once: a 2.2
+ * line never has a blank-free "module:" in its first brackets.
+ */
+const APACHE_ERROR = '[%{@ts:%a %b %d %H:%M:%S%.f %Y}] [%[%{module:nil,word}:%]%{@level}] %[[pid %{pid:int}%[:tid %{tid:int}%]] %]%[[client %{client}] %]%{@msg}';
 
 /** Formats that are patterns underneath (docs/patterns.md, "Built-in formats"). */
 export const BUILTIN_PATTERNS = {
   clf: '%{client} %{ident} %{user} [%{@ts:%d/%b/%Y:%H:%M:%S %z}] "%{method} %{path}%[ %{protocol}%]" %{status:int} %{size:int}',
   combined: '%{client} %{ident} %{user} [%{@ts:%d/%b/%Y:%H:%M:%S %z}] "%{method} %{path}%[ %{protocol}%]" %{status:int} %{size:int} "%{referer}" "%{agent}"',
-  apache_error: `${APACHE_24}%|${APACHE_22}`,
+  apache_error: APACHE_ERROR,
   syslog: `${SYSLOG_5424}%|${SYSLOG_3164}`,
 } as const;
 export type BuiltinPattern = keyof typeof BUILTIN_PATTERNS;
