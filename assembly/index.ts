@@ -11,7 +11,7 @@ import {
 } from './extract';
 import { extractJson, extractJsonCheck, JSON_DEEP, JSON_NOT_OBJECT, JSON_OK } from './json';
 import { parseTimestamp, resetTimestampCache, resetZoneCache } from './time';
-import { extractPattern, initPattern, startMatches } from './pattern';
+import { extractPattern, initPattern, PATTERN_NO_MATCH, startMatches } from './pattern';
 
 export const MODE_SPLIT = 0;
 export const MODE_CRC = 1;
@@ -524,6 +524,7 @@ const K_ERROR: usize = memory.data<u8>([0x2c, 0x22, 0x65, 0x72, 0x72, 0x6f, 0x72
 const E_INVALID: usize = memory.data<u8>([0x69, 0x6e, 0x76, 0x61, 0x6c, 0x69, 0x64, 0x20, 0x6a, 0x73, 0x6f, 0x6e]); // invalid json
 const E_NOT_OBJECT: usize = memory.data<u8>([0x6e, 0x6f, 0x74, 0x20, 0x61, 0x6e, 0x20, 0x6f, 0x62, 0x6a, 0x65, 0x63, 0x74]); // not an object
 const E_DEEP: usize = memory.data<u8>([0x74, 0x6f, 0x6f, 0x20, 0x64, 0x65, 0x65, 0x70]); // too deep
+const E_NO_MATCH: usize = memory.data<u8>([0x6e, 0x6f, 0x20, 0x6d, 0x61, 0x74, 0x63, 0x68]); // no match
 
 /** One record: `n` bytes at p to extract from; `len`/`crc` describe all its bytes (cut: n is not all its text). */
 function emit(p: usize, n: usize, len: u64, crc: u32, off: u64, lineNo: u64, cut: bool): void {
@@ -541,7 +542,7 @@ function emit(p: usize, n: usize, len: u64, crc: u32, off: u64, lineNo: u64, cut
   let err = JSON_OK;
   if (format == FORMAT_CLASSIC) extractClassic(p, p + n);
   else if (format == FORMAT_LOGFMT) extractLogfmt(p, p + n);
-  else if (format == FORMAT_PATTERN) extractPattern(p, p + n);
+  else if (format == FORMAT_PATTERN) err = extractPattern(p, p + n);
   else {
     // The json extractor reads a line twice (validate, then copy): over mapped
     // pages it works on a private copy, so both passes see the same bytes.
@@ -565,6 +566,7 @@ function emit(p: usize, n: usize, len: u64, crc: u32, off: u64, lineNo: u64, cut
     putBytes(K_ERROR, 10);
     if (err == JSON_NOT_OBJECT) putBytes(E_NOT_OBJECT, 13);
     else if (err == JSON_DEEP) putBytes(E_DEEP, 8);
+    else if (err == PATTERN_NO_MATCH) putBytes(E_NO_MATCH, 8);
     else putBytes(E_INVALID, 12);
     putByte(0x22);
   }

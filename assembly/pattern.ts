@@ -3,8 +3,10 @@
 // beyond optional segments. Literal text between named fields, a space
 // matching a run of spaces or tabs, fields that end at the first place the
 // next part of the pattern can start, and the last field taking the rest.
-import { putByte, putBytes, putString } from './out';
-import { putFieldsKey, putLevel, putMsgKey, putNull, putTsKey, RAW_PLAIN } from './extract';
+// Alternatives (%|) need no op of their own: each but the last is an
+// optional segment holding an OP_END, so a failure goes on with the next.
+import { putByte, putBytes, putEscaped, putString } from './out';
+import { putFieldsKey, putLevel, putMsgKey, putNull, putTsKey, quotedEnd, RAW_PLAIN } from './extract';
 import { normalizeLevel } from './level';
 import { daysFromCivil, localToUtc, putTimestamp, setTimestamp } from './time';
 
@@ -22,6 +24,12 @@ export const KIND_SKIP = 2;
 export const KIND_TS = 3;
 export const KIND_LEVEL = 4;
 export const KIND_MSG = 5;
+export const KIND_PRI = 6; // syslog <PRI> digits: level and facility
+export const KIND_SD = 7; // RFC 5424 structured data
+// Or-ed into a kind: "-" alone is no value; the field may not hold a blank.
+export const FLAG_NIL = 0x100;
+export const FLAG_WORD = 0x200;
+const KIND_MASK = 0xff;
 
 export const PROGRAM_BYTES: usize = 64 << 10;
 let PROG: usize = 0;
@@ -109,6 +117,49 @@ function stopAt(pc: i32, p: usize, end: usize): usize {
 
 let capCount = 0;
 
+/** Where a field of kind `k` (a timestamp, a PRI, structured data, or a flagged field) at p ends, or usize.MAX_VALUE. */
+function typedEnd(pc: i32, k: i32, p: usize, end: usize): usize {
+  const kind = k & KIND_MASK;
+  if (kind == KIND_TS) {
+    // Layouts may hold spaces: the layout says how long it is.
+    const l = PROG + <usize>op(pc, 2);
+    const e = parseLayout(l, l + <usize>op(pc, 3), p, end, false);
+    if (e != 0) return e;
+    if ((k & FLAG_NIL) != 0 && p < end && load<u8>(p) == 0x2d) return p + 1;
+    return usize.MAX_VALUE;
+  }
+  if (kind == KIND_PRI) {
+    const e = priEnd(p, end);
+    return e == 0 ? usize.MAX_VALUE : e;
+  }
+  if (kind == KIND_SD) {
+    const e = sdEnd(p, end);
+    return e == 0 ? usize.MAX_VALUE : e;
+  }
+  if ((k & FLAG_WORD) != 0) return wordEnd(pc, p, end);
+  return stopAt(pc + 1, p, end);
+}
+
+/** A field without blanks: stopAt, but giving up at the first blank (a literal never starts with one). */
+function wordEnd(pc: i32, p: usize, end: usize): usize {
+  if (op(pc + 1, 0) != OP_LIT) {
+    const stop = stopAt(pc + 1, p, end);
+    if (stop != usize.MAX_VALUE) for (let q = p; q < stop; q++) if (isBlank(load<u8>(q))) return usize.MAX_VALUE;
+    return stop;
+  }
+  const first = load<u8>(PROG + <usize>op(pc + 1, 1));
+  const n = <usize>op(pc + 1, 2);
+  const blankAfter = op(pc + 2, 0) == OP_WS;
+  for (let q = p; q < end; q++) {
+    const c = load<u8>(q);
+    if (isBlank(c)) return usize.MAX_VALUE;
+    if (c != first || !litAt(pc + 1, q, end)) continue;
+    if (blankAfter && (q + n >= end || !isBlank(load<u8>(q + n)))) continue;
+    return q;
+  }
+  return usize.MAX_VALUE;
+}
+
 /** Match the program against [p, end); the captures are left in the cap arrays. */
 function run(p: usize, end: usize): bool {
   let pc = 0;
@@ -131,13 +182,9 @@ function run(p: usize, end: usize): bool {
         pc++;
       } else ok = false;
     } else if (kind == OP_FIELD) {
-      // A timestamp field is as long as its layout reads (layouts may hold spaces); other fields stop where the pattern goes on.
-      let stop: usize;
-      if (op(pc, 1) == KIND_TS) {
-        const l = PROG + <usize>op(pc, 2);
-        const e = parseLayout(l, l + <usize>op(pc, 3), p, end, false);
-        stop = e == 0 ? usize.MAX_VALUE : e;
-      } else stop = stopAt(pc + 1, p, end);
+      // Plain fields stop where the pattern goes on; typed ones are as long as they read (typedEnd).
+      const k = op(pc, 1);
+      const stop = k == KIND_TS || k >= KIND_PRI ? typedEnd(pc, k, p, end) : stopAt(pc + 1, p, end);
       if (stop == usize.MAX_VALUE || capCount == MAX_CAPS) ok = false;
       else {
         const i = <usize>capCount << 2;
@@ -245,6 +292,14 @@ function parseLayout(l: usize, le: usize, p: usize, end: usize, whole: bool): us
       while (q < end && fd < 9 && <u32>load<u8>(q) - 48 <= 9) { frac = frac * 10 + (<u32>load<u8>(q) - 48); fd++; q++; }
       if (fd == 0) return 0;
       numEnd = q;
+    } else if (t == 0x2e) { // %.f: a '.' and fraction digits, or nothing
+      l++;
+      let q = p;
+      if (q + 1 < end && load<u8>(q) == 0x2e && <u32>load<u8>(q + 1) - 48 <= 9) {
+        q++;
+        while (q < end && fd < 9 && <u32>load<u8>(q) - 48 <= 9) { frac = frac * 10 + (<u32>load<u8>(q) - 48); fd++; q++; }
+      }
+      numEnd = q;
     } else if (t == 0x62 || t == 0x61) { // %b month, %a weekday: three letters
       if (p + 3 > end) return 0;
       if (t == 0x62) {
@@ -315,18 +370,19 @@ export function setClock(year: i32, now: f64): void {
   nowSeconds = <i64>now;
 }
 
-const E_NO_MATCH: usize = memory.data<u8>([0x2c, 0x22, 0x65, 0x72, 0x72, 0x6f, 0x72, 0x22, 0x3a, 0x22, 0x6e, 0x6f, 0x20, 0x6d, 0x61, 0x74, 0x63, 0x68, 0x22]); // ,"error":"no match"
+/** extractPattern's result for a line the pattern does not match (an error code of emit(), apart from json.ts's). */
+export const PATTERN_NO_MATCH = 16;
 
-/** An integer field's text: optional '-' and digits. */
+/** An integer field's text: optional '-' and digits, as JSON writes them (no leading zero). */
 function isInt(p: usize, e: usize): bool {
   if (p < e && load<u8>(p) == 0x2d) p++;
-  if (p == e || e - p > 18) return false;
+  if (p == e || e - p > 18 || (load<u8>(p) == 0x30 && e - p > 1)) return false;
   for (; p < e; p++) if (<u32>load<u8>(p) - 48 > 9) return false;
   return true;
 }
 
-/** Extract one line with the pattern: ts, level, msg, fields (or "error":"no match"). */
-export function extractPattern(p: usize, end: usize): void {
+/** Extract one line with the pattern: ts, level, msg, fields; PATTERN_NO_MATCH (the caller writes the error) or 0. */
+export function extractPattern(p: usize, end: usize): i32 {
   if (!run(p, end)) {
     putTsKey();
     putNull();
@@ -335,16 +391,15 @@ export function extractPattern(p: usize, end: usize): void {
     putString(p, end);
     putFieldsKey();
     putByte(0x7d);
-    putBytes(E_NO_MATCH, 19);
-    return;
+    return PATTERN_NO_MATCH;
   }
   let ts = -1;
   let lv = -1;
   let msg = -1;
   for (let i = 0; i < capCount; i++) {
-    const kind = op(load<i32>(capOp + (<usize>i << 2)), 1);
+    const kind = op(load<i32>(capOp + (<usize>i << 2)), 1) & KIND_MASK;
     if (kind == KIND_TS && ts < 0) ts = i;
-    else if (kind == KIND_LEVEL && lv < 0) lv = i;
+    else if ((kind == KIND_LEVEL || kind == KIND_PRI) && lv < 0) lv = i;
     else if (kind == KIND_MSG && msg < 0) msg = i;
   }
   putTsKey();
@@ -359,7 +414,8 @@ export function extractPattern(p: usize, end: usize): void {
     const c = <usize>lv << 2;
     const a = <usize>load<u32>(capStart + c);
     const b = <usize>load<u32>(capEnd + c);
-    putLevel(normalizeLevel(a, b - a), a, b, RAW_PLAIN);
+    const pri = (op(load<i32>(capOp + c), 1) & KIND_MASK) == KIND_PRI;
+    putLevel(pri ? <i32>load<u8>(SEVERITY_LEVEL + (<usize>priValue(a, b) & 7)) : normalizeLevel(a, b - a), a, b, RAW_PLAIN);
   } else putLevel(0, 0, 0, RAW_PLAIN);
   putMsgKey();
   if (msg >= 0) {
@@ -367,20 +423,217 @@ export function extractPattern(p: usize, end: usize): void {
     putString(<usize>load<u32>(capStart + c), <usize>load<u32>(capEnd + c));
   } else putNull();
   putFieldsKey();
-  let first = true;
+  firstField = true;
   for (let i = 0; i < capCount; i++) {
     const c = <usize>i << 2;
     const pc = load<i32>(capOp + c);
-    const kind = op(pc, 1);
-    if (kind != KIND_STRING && kind != KIND_INT) continue;
-    if (!first) putByte(0x2c);
-    first = false;
-    // The name is stored as its JSON key text: "name":
-    putBytes(PROG + <usize>op(pc, 2), <usize>op(pc, 3));
+    const k = op(pc, 1);
+    const kind = k & KIND_MASK;
     const a = <usize>load<u32>(capStart + c);
     const b = <usize>load<u32>(capEnd + c);
+    if (kind == KIND_PRI) { putFacility(priValue(a, b) >> 3); continue; }
+    if (kind == KIND_SD) { putSd(a, b); continue; }
+    if (kind != KIND_STRING && kind != KIND_INT) continue;
+    if ((k & FLAG_NIL) != 0 && b == a + 1 && load<u8>(a) == 0x2d) continue;
+    fieldSep();
+    // The name is stored as its JSON key text: "name":
+    putBytes(PROG + <usize>op(pc, 2), <usize>op(pc, 3));
     if (kind == KIND_INT && isInt(a, b)) putBytes(a, b - a);
     else putString(a, b);
   }
   putByte(0x7d);
+  return 0;
+}
+
+/** A comma before every field of a record's fields but the first. */
+let firstField = true;
+// @ts-ignore: decorator
+@inline
+function fieldSep(): void {
+  if (!firstField) putByte(0x2c);
+  firstField = false;
+}
+
+// ---- Syslog: <PRI> and RFC 5424 structured data ----
+
+/** Where a PRI value at p ends (0 to 191 in 1-3 digits, no leading zero), or 0. */
+function priEnd(p: usize, end: usize): usize {
+  const v = digits(p, end, 1, 3);
+  if (v < 0 || v > 191) return 0;
+  if (load<u8>(p) == 0x30 && numEnd > p + 1) return 0;
+  return numEnd;
+}
+
+/** The value of PRI digits that priEnd accepted. */
+function priValue(a: usize, b: usize): i32 {
+  const v = digits(a, b, 1, 3);
+  return v < 0 || v > 191 ? 0 : <i32>v; // only if mapped bytes changed since the match
+}
+
+// Severity 0-7 to the normalized levels: emerg, alert, crit fatal; err error; warning warn; notice, info info; debug.
+const SEVERITY_LEVEL: usize = memory.data<u8>([6, 6, 6, 5, 4, 3, 3, 2]);
+
+// Facility names (RFC 5424, section 6.2.1; rsyslog's names), 8 bytes each.
+const FACILITIES: usize = memory.data<u8>([
+  0x6b, 0x65, 0x72, 0x6e, 0, 0, 0, 0, 0x75, 0x73, 0x65, 0x72, 0, 0, 0, 0, 0x6d, 0x61, 0x69, 0x6c, 0, 0, 0, 0, // kern user mail
+  0x64, 0x61, 0x65, 0x6d, 0x6f, 0x6e, 0, 0, 0x61, 0x75, 0x74, 0x68, 0, 0, 0, 0, // daemon auth
+  0x73, 0x79, 0x73, 0x6c, 0x6f, 0x67, 0, 0, 0x6c, 0x70, 0x72, 0, 0, 0, 0, 0, 0x6e, 0x65, 0x77, 0x73, 0, 0, 0, 0, // syslog lpr news
+  0x75, 0x75, 0x63, 0x70, 0, 0, 0, 0, 0x63, 0x72, 0x6f, 0x6e, 0, 0, 0, 0, // uucp cron
+  0x61, 0x75, 0x74, 0x68, 0x70, 0x72, 0x69, 0x76, 0x66, 0x74, 0x70, 0, 0, 0, 0, 0, 0x6e, 0x74, 0x70, 0, 0, 0, 0, 0, // authpriv ftp ntp
+  0x61, 0x75, 0x64, 0x69, 0x74, 0, 0, 0, 0x61, 0x6c, 0x65, 0x72, 0x74, 0, 0, 0, 0x63, 0x6c, 0x6f, 0x63, 0x6b, 0, 0, 0, // audit alert clock
+  0x6c, 0x6f, 0x63, 0x61, 0x6c, 0x30, 0, 0, 0x6c, 0x6f, 0x63, 0x61, 0x6c, 0x31, 0, 0, 0x6c, 0x6f, 0x63, 0x61, 0x6c, 0x32, 0, 0, // local0-2
+  0x6c, 0x6f, 0x63, 0x61, 0x6c, 0x33, 0, 0, 0x6c, 0x6f, 0x63, 0x61, 0x6c, 0x34, 0, 0, 0x6c, 0x6f, 0x63, 0x61, 0x6c, 0x35, 0, 0, // local3-5
+  0x6c, 0x6f, 0x63, 0x61, 0x6c, 0x36, 0, 0, 0x6c, 0x6f, 0x63, 0x61, 0x6c, 0x37, 0, 0, // local6-7
+]);
+const K_FACILITY: usize = memory.data<u8>([0x22, 0x66, 0x61, 0x63, 0x69, 0x6c, 0x69, 0x74, 0x79, 0x22, 0x3a, 0x22]); // "facility":"
+
+function putFacility(f: i32): void {
+  fieldSep();
+  putBytes(K_FACILITY, 12);
+  const name = FACILITIES + (<usize>f << 3);
+  let n: usize = 0;
+  while (n < 8 && load<u8>(name + n) != 0) n++;
+  putBytes(name, n);
+  putByte(0x22);
+}
+
+/** Where an SD-NAME at p ends (1 to 32 printable ASCII bytes but '=', ' ', ']' and '"'), or 0. */
+function sdNameEnd(p: usize, end: usize): usize {
+  let q = p;
+  while (q < end && q - p < 33) {
+    const c = load<u8>(q);
+    if (c <= 0x20 || c >= 0x7f || c == 0x3d || c == 0x5d || c == 0x22) break;
+    q++;
+  }
+  return q == p || q - p > 32 ? 0 : q;
+}
+
+/** Where the SD-PARAM at p (name="value") ends, or 0; sets sdName*, sdValue*. */
+let sdNameAt: usize = 0;
+let sdNameTo: usize = 0;
+let sdValueAt: usize = 0;
+let sdValueTo: usize = 0;
+function sdParamEnd(p: usize, end: usize): usize {
+  const n = sdNameEnd(p, end);
+  if (n == 0 || n + 1 >= end || load<u8>(n) != 0x3d || load<u8>(n + 1) != 0x22) return 0;
+  const v = n + 2;
+  const e = quotedEnd(v, end);
+  if (e >= end) return 0;
+  sdNameAt = p;
+  sdNameTo = n;
+  sdValueAt = v;
+  sdValueTo = e;
+  return e + 1;
+}
+
+/** Where the structured data at p ends ("-", or one or more [SD-ID SD-PARAM…] elements), or 0. */
+function sdEnd(p: usize, end: usize): usize {
+  if (p < end && load<u8>(p) == 0x2d) return p + 1;
+  if (p >= end || load<u8>(p) != 0x5b) return 0;
+  while (p < end && load<u8>(p) == 0x5b) {
+    p = sdNameEnd(p + 1, end);
+    if (p == 0) return 0;
+    while (p < end && load<u8>(p) == 0x20) {
+      p = sdParamEnd(p + 1, end);
+      if (p == 0) return 0;
+    }
+    if (p >= end || load<u8>(p) != 0x5d) return 0;
+    p++;
+  }
+  return p;
+}
+
+/** A param value as a JSON string: \" \\ and \] unescaped, any other backslash kept (RFC 5424, 6.3.3). */
+function putSdValue(p: usize, e: usize): void {
+  putByte(0x22);
+  let run = p;
+  for (let q = p; q < e; q++) {
+    if (load<u8>(q) != 0x5c || q + 1 >= e) continue;
+    const c = load<u8>(q + 1);
+    if (c != 0x22 && c != 0x5c && c != 0x5d) continue;
+    putEscaped(run, q);
+    run = q + 1; // the escaped byte starts the next run
+    q++;
+  }
+  putEscaped(run, e);
+  putByte(0x22);
+}
+
+// The params of one element, up to SD_BATCH at a time: name and value bounds.
+const SD_BATCH = 256;
+const sdParams: usize = memory.data(SD_BATCH * 16, 4);
+
+/** Same name? */
+function sdSameName(i: usize, j: usize): bool {
+  const a = <usize>load<u32>(sdParams + (i << 4));
+  const an = <usize>load<u32>(sdParams + (i << 4), 4) - a;
+  const b = <usize>load<u32>(sdParams + (j << 4));
+  const bn = <usize>load<u32>(sdParams + (j << 4), 4) - b;
+  return an == bn && memory.compare(a, b, an) == 0;
+}
+
+/** Write a batch of params: a name given more than once has an array of its values, in order. */
+function putSdBatch(n: usize, first: bool): bool {
+  for (let i: usize = 0; i < n; i++) {
+    let seen = false;
+    for (let j: usize = 0; j < i && !seen; j++) seen = sdSameName(i, j);
+    if (seen) continue;
+    let more = false;
+    for (let j = i + 1; j < n && !more; j++) more = sdSameName(i, j);
+    if (!first) putByte(0x2c);
+    first = false;
+    const at = sdParams + (i << 4);
+    putString(<usize>load<u32>(at), <usize>load<u32>(at, 4));
+    putByte(0x3a);
+    if (!more) {
+      putSdValue(<usize>load<u32>(at, 8), <usize>load<u32>(at, 12));
+      continue;
+    }
+    putByte(0x5b);
+    for (let j = i; j < n; j++) {
+      if (j != i && !sdSameName(i, j)) continue;
+      if (j != i) putByte(0x2c);
+      const v = sdParams + (j << 4);
+      putSdValue(<usize>load<u32>(v, 8), <usize>load<u32>(v, 12));
+    }
+    putByte(0x5d);
+  }
+  return first;
+}
+
+/**
+ * Structured data [a, b) that sdEnd accepted, as fields: each element's
+ * SD-ID a key, its value an object of the params. Checked again as it is
+ * read: mapped bytes may have changed since the match (a truncated file).
+ */
+function putSd(a: usize, b: usize): void {
+  let p = a;
+  while (p < b && load<u8>(p) == 0x5b) {
+    const id = p + 1;
+    p = sdNameEnd(id, b);
+    if (p == 0) return;
+    fieldSep();
+    putString(id, p);
+    putByte(0x3a);
+    putByte(0x7b);
+    let first = true;
+    let n: usize = 0;
+    while (p < b && load<u8>(p) == 0x20) {
+      const e = sdParamEnd(p + 1, b);
+      if (e == 0) break;
+      p = e;
+      const at = sdParams + (n << 4);
+      store<u32>(at, <u32>sdNameAt);
+      store<u32>(at, <u32>sdNameTo, 4);
+      store<u32>(at, <u32>sdValueAt, 8);
+      store<u32>(at, <u32>sdValueTo, 12);
+      if (++n == SD_BATCH) {
+        first = putSdBatch(n, first);
+        n = 0;
+      }
+    }
+    putSdBatch(n, first);
+    putByte(0x7d);
+    p++; // the element's ']'
+  }
 }

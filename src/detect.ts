@@ -8,11 +8,15 @@ import type { WasmCore } from './wasm/bridge.js';
 /** Tried in this order: a combined line is also a clf line (its tail would be the size). */
 const PATTERN_FORMATS = ['combined', 'clf', 'apache_error', 'syslog'] as const;
 const SAMPLE_LINES = 20;
+/** Lines count only if they end within this many first bytes (the core's rule: docs/records.md, "auto"). */
+const SAMPLE_BYTES = 65536;
 
 /** `multiline`: the records to match are multiline records (a stack trace is part of the line before it). */
-export function detectFormat(core: WasmCore, sample: Uint8Array, whole: boolean, multiline: Multiline | null = null): ConcreteFormat {
-  const base = core.detect(sample, whole);
+export function detectFormat(core: WasmCore, input: Uint8Array, whole: boolean, multiline: Multiline | null = null): ConcreteFormat {
+  const base = core.detect(input, whole);
   // Up to 20 whole non-empty lines (the last one only if the sample is the whole input), as they are.
+  const sample = input.subarray(0, SAMPLE_BYTES);
+  if (input.length > SAMPLE_BYTES) whole = false;
   let lines = 0;
   let start = 0;
   let upTo = 0;

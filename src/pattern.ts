@@ -1,19 +1,27 @@
 // Dissect-style patterns, compiled for the WASM core (assembly/pattern.ts):
 //   %{name}            a field, up to where the rest of the pattern can start
 //   %{name:int}        an integer field (a JSON number when it is one)
+//   %{name:word}       a field without blanks (the alternative fails where it would hold one)
+//   %{name:nil}        a field that is left out when its text is exactly "-" (types combine: nil,int)
 //   %{} or %{?name}    a field that is matched and dropped
 //   %{@ts:LAYOUT}      the record's timestamp, read with a strftime-like layout
-//                      (%Y %y %m %d %H %M %S %f %b %a %j %z %s %%)
+//                      (%Y %y %m %d %H %M %S %f %.f %b %a %j %z %s %%); %{@ts:nil,LAYOUT}: "-" is no time
 //   %{@level} %{@msg}  the record's level and message
+//   %{@pri}            a syslog priority (1-3 digits): level from its severity, a facility field
+//   %{@sd}             RFC 5424 structured data: one field per element
 //   %[ … %]            an optional segment (kept when it matches, skipped when not)
+//   … %| …             alternatives for the whole line, tried in order
 //   a space            one or more spaces or tabs
 //   %%                 a literal %; anything else is literal text
 // The last field takes the rest of the line. Errors name the column.
 import { createError, ErrorCodes } from './errors.js';
 
 const OP = { end: 0, lit: 1, ws: 2, field: 3, opt: 4, optEnd: 5 } as const;
-const KIND = { string: 0, int: 1, skip: 2, ts: 3, level: 4, msg: 5 } as const;
+const KIND = { string: 0, int: 1, skip: 2, ts: 3, level: 4, msg: 5, pri: 6, sd: 7 } as const;
+/** Or-ed into a field's kind (assembly/pattern.ts: FLAG_NIL, FLAG_WORD). */
+const FLAG = { nil: 0x100, word: 0x200 } as const;
 const LAYOUT_CODES = new Set('YymdHMSfbajzs%');
+const FIELD_TYPES = ['int', 'nil', 'word'];
 
 export interface CompiledPattern {
   /** Four i32 words per op. */
@@ -26,12 +34,21 @@ export interface CompiledPattern {
 
 export const PROGRAM_BYTES = 64 << 10;
 
+/** RFC 5424 and RFC 3164 (with or without the <PRI> a network sender puts first), in that order. */
+const SYSLOG_5424 = '<%{@pri}>1 %{@ts:nil,%Y-%m-%dT%H:%M:%S%.f%z} %{host:nil} %{app:nil} %{pid:nil,int} %{msgid:nil} %{@sd}%[ %[\uFEFF%]%{@msg}%]';
+const SYSLOG_3164 = '%[<%{@pri}>%]%{@ts:%b %d %H:%M:%S} %{host} %{app}%[[%{pid:int}]%]: %{@msg}';
+/**
+ * Apache 2.4 (module, pid, microseconds) and 2.2 in one pattern, the time read once: a 2.2
+ * line never has a blank-free "module:" in its first brackets.
+ */
+const APACHE_ERROR = '[%{@ts:%a %b %d %H:%M:%S%.f %Y}] [%[%{module:nil,word}:%]%{@level}] %[[pid %{pid:int}%[:tid %{tid:int}%]] %]%[[client %{client}] %]%{@msg}';
+
 /** Formats that are patterns underneath (docs/patterns.md, "Built-in formats"). */
 export const BUILTIN_PATTERNS = {
   clf: '%{client} %{ident} %{user} [%{@ts:%d/%b/%Y:%H:%M:%S %z}] "%{method} %{path}%[ %{protocol}%]" %{status:int} %{size:int}',
   combined: '%{client} %{ident} %{user} [%{@ts:%d/%b/%Y:%H:%M:%S %z}] "%{method} %{path}%[ %{protocol}%]" %{status:int} %{size:int} "%{referer}" "%{agent}"',
-  apache_error: '[%{@ts:%a %b %d %H:%M:%S %Y}] [%{@level}] %[[client %{client}] %]%{@msg}',
-  syslog: '%{@ts:%b %d %H:%M:%S} %{host} %{app}%[[%{pid:int}]%]: %{@msg}',
+  apache_error: APACHE_ERROR,
+  syslog: `${SYSLOG_5424}%|${SYSLOG_3164}`,
 } as const;
 export type BuiltinPattern = keyof typeof BUILTIN_PATTERNS;
 
@@ -41,16 +58,36 @@ function fail(pattern: string, column: number, why: string): never {
   throw createError(ErrorCodes.INVALID_OPTION, `option "format": pattern column ${column + 1}: ${why} (near ${JSON.stringify(near)})`);
 }
 
+type Op = [number, number, number, number];
+
+/** Check a timestamp layout; `at` is its column in the pattern. */
+function checkLayout(pattern: string, layout: string, at: number): void {
+  for (let k = 0; k < layout.length; k++) {
+    if (layout[k] !== '%') continue;
+    const code = layout[k + 1] === '.' && layout[k + 2] === 'f' ? '.f' : layout[k + 1];
+    if (code !== '.f' && !LAYOUT_CODES.has(code)) fail(pattern, at + k, `unknown layout code %${code ?? ''} (known: %Y %y %m %d %H %M %S %f %.f %b %a %j %z %s %%)`);
+    k += code.length;
+  }
+}
+
 export function compilePattern(pattern: string): CompiledPattern {
   if (typeof pattern !== 'string' || pattern === '') throw createError(ErrorCodes.INVALID_OPTION, 'option "format": a pattern must be a non-empty string');
-  type Op = [number, number, number, number];
-  const ops: Op[] = [];
+  // Each alternative is compiled on its own (jumps relative to its start), then laid out in order.
+  const alternatives: Op[][] = [];
+  let ops: Op[] = [];
   const pieces: { op: Op; word: number; bytes: Buffer }[] = [];
   const fields: string[] = [];
+  /** Field names of the alternative being compiled (the same name may serve several alternatives). */
+  let names = new Set<string>();
   const opens: { index: number; column: number }[] = [];
   let literal = '';
   /** What the last op was, to refuse two fields with nothing between them. */
   let lastWasField = false;
+  const name = (n: string, column: number) => {
+    if (names.has(n)) fail(pattern, column, `the field "${n}" appears twice`);
+    names.add(n);
+    if (!fields.includes(n)) fields.push(n);
+  };
   const flushLiteral = () => {
     if (literal === '') return;
     const op: Op = [OP.lit, 0, 0, 0];
@@ -82,6 +119,17 @@ export function compilePattern(pattern: string): CompiledPattern {
       i += 2;
       continue;
     }
+    if (next === '|') {
+      flushLiteral();
+      if (opens.length) fail(pattern, i, '%| separates alternatives of the whole pattern, not inside %[ %]');
+      if (ops.length === 0) fail(pattern, i, 'an empty alternative');
+      alternatives.push(ops);
+      ops = [];
+      names = new Set();
+      lastWasField = false;
+      i += 2;
+      continue;
+    }
     if (next === '[') {
       flushLiteral();
       opens.push({ index: ops.length, column: i });
@@ -100,38 +148,41 @@ export function compilePattern(pattern: string): CompiledPattern {
       i += 2;
       continue;
     }
-    if (next !== '{') fail(pattern, i, 'a % starts %{field}, %[ optional %], or %% (a literal %)');
+    if (next !== '{') fail(pattern, i, 'a % starts %{field}, %[ optional %], %| (an alternative) or %% (a literal %)');
     const close = pattern.indexOf('}', i + 2);
     if (close < 0) fail(pattern, i, 'this %{ is not closed with }');
     flushLiteral();
     if (lastWasField) fail(pattern, i, 'two fields need literal text or a space between them');
     const spec = pattern.slice(i + 2, close);
     const colon = spec.indexOf(':');
-    const name = colon < 0 ? spec : spec.slice(0, colon);
+    const fieldName = colon < 0 ? spec : spec.slice(0, colon);
     const type = colon < 0 ? '' : spec.slice(colon + 1);
+    const typeColumn = i + 2 + colon + 1;
     const op: Op = [OP.field, KIND.string, 0, 0];
-    if (name === '' || name.startsWith('?')) {
+    if (fieldName === '' || fieldName.startsWith('?')) {
       if (type !== '') fail(pattern, i, 'a skipped field takes no type');
       op[1] = KIND.skip;
-    } else if (name === '@ts') {
-      if (type === '') fail(pattern, i, '%{@ts:LAYOUT} needs a layout, e.g. %{@ts:%Y-%m-%d %H:%M:%S}');
-      for (let k = 0; k < type.length; k++) {
-        if (type[k] !== '%') continue;
-        if (!LAYOUT_CODES.has(type[k + 1])) fail(pattern, i + 2 + colon + 1 + k, `unknown layout code %${type[k + 1] ?? ''} (known: %Y %y %m %d %H %M %S %f %b %a %j %z %s %%)`);
-        k++;
-      }
-      op[1] = KIND.ts;
-      pieces.push({ op, word: 2, bytes: Buffer.from(type, 'utf8') });
-    } else if (name === '@level' || name === '@msg') {
-      if (type !== '') fail(pattern, i, `${name} takes no type`);
-      op[1] = name === '@level' ? KIND.level : KIND.msg;
+    } else if (fieldName === '@ts') {
+      const nil = type.startsWith('nil,');
+      const layout = nil ? type.slice(4) : type;
+      if (layout === '') fail(pattern, i, '%{@ts:LAYOUT} needs a layout, e.g. %{@ts:%Y-%m-%d %H:%M:%S}');
+      checkLayout(pattern, layout, typeColumn + (nil ? 4 : 0));
+      op[1] = KIND.ts | (nil ? FLAG.nil : 0);
+      pieces.push({ op, word: 2, bytes: Buffer.from(layout, 'utf8') });
+    } else if (fieldName === '@level' || fieldName === '@msg' || fieldName === '@sd' || fieldName === '@pri') {
+      if (type !== '') fail(pattern, i, `${fieldName} takes no type`);
+      op[1] = { '@level': KIND.level, '@msg': KIND.msg, '@sd': KIND.sd, '@pri': KIND.pri }[fieldName];
+      // The priority writes a facility field.
+      if (fieldName === '@pri') name('facility', i);
     } else {
-      if (name.startsWith('@')) fail(pattern, i, `unknown slot ${name} (the slots are @ts, @level and @msg)`);
-      if (type !== '' && type !== 'int') fail(pattern, i, `unknown field type "${type}" (the one type is int; timestamps are %{@ts:LAYOUT})`);
-      if (fields.includes(name)) fail(pattern, i, `the field "${name}" appears twice`);
-      fields.push(name);
-      op[1] = type === 'int' ? KIND.int : KIND.string;
-      pieces.push({ op, word: 2, bytes: Buffer.from(`${JSON.stringify(name)}:`, 'utf8') });
+      if (fieldName.startsWith('@')) fail(pattern, i, `unknown slot ${fieldName} (the slots are @ts, @level, @msg, @pri and @sd)`);
+      const types = type === '' ? [] : type.split(',');
+      for (const t of types) {
+        if (!FIELD_TYPES.includes(t)) fail(pattern, i, `unknown field type "${t}" (the types are int, nil and word, e.g. %{pid:nil,int}; timestamps are %{@ts:LAYOUT})`);
+      }
+      name(fieldName, i);
+      op[1] = (types.includes('int') ? KIND.int : KIND.string) | (types.includes('nil') ? FLAG.nil : 0) | (types.includes('word') ? FLAG.word : 0);
+      pieces.push({ op, word: 2, bytes: Buffer.from(`${JSON.stringify(fieldName)}:`, 'utf8') });
     }
     ops.push(op);
     lastWasField = true;
@@ -139,9 +190,28 @@ export function compilePattern(pattern: string): CompiledPattern {
   }
   flushLiteral();
   if (opens.length) fail(pattern, opens[opens.length - 1].column, 'this %[ is not closed with %]');
-  ops.push([OP.end, 0, 0, 0]);
+  if (ops.length === 0) fail(pattern, pattern.length - 2, 'an empty alternative');
+  alternatives.push(ops);
+  // Every alternative but the last is an optional segment that ends the line
+  // (its OP_END): when it fails the core goes on with the next one.
+  const program: Op[] = [];
+  alternatives.forEach((alt, k) => {
+    const last = k === alternatives.length - 1;
+    const wrap: Op | null = last ? null : [OP.opt, 0, 0, 0];
+    if (wrap) program.push(wrap);
+    const base = program.length;
+    for (const o of alt) {
+      if (o[0] === OP.opt) o[1] += base;
+      program.push(o);
+    }
+    program.push([OP.end, 0, 0, 0]);
+    if (wrap) {
+      program.push([OP.optEnd, 0, 0, 0]);
+      wrap[1] = program.length;
+    }
+  });
   // Lay the pieces out after the ops.
-  let at = ops.length * 16;
+  let at = program.length * 16;
   const parts: Buffer[] = [];
   for (const p of pieces) {
     p.op[p.word] = at;
@@ -150,28 +220,52 @@ export function compilePattern(pattern: string): CompiledPattern {
     at += p.bytes.length;
   }
   if (at > PROGRAM_BYTES) throw createError(ErrorCodes.INVALID_OPTION, `option "format": the pattern is too long (${at} bytes compiled; at most ${PROGRAM_BYTES})`);
-  return { ops: Int32Array.from(ops.flat()), blob: Buffer.concat(parts), fields };
+  return { ops: Int32Array.from(program.flat()), blob: Buffer.concat(parts), fields };
 }
 
 /**
- * The start of a pattern up to its timestamp, when only literal text and
- * spaces come before %{@ts:…}: multiline's "timestamp" rule uses it to know
- * a record's first line in that format. Null when the pattern has none.
+ * The pattern cut after its timestamp, alternative by alternative (fields
+ * before %{@ts:…} stay: they stop at the literal text that follows them):
+ * multiline's "timestamp" rule uses it to know a record's first line in that
+ * format. Alternatives without a timestamp outside %[ %] are left out; null
+ * when none has one.
  */
 export function timestampPrefix(pattern: string): string | null {
-  let i = 0;
-  while (i < pattern.length) {
+  const cuts: string[] = [];
+  let from = 0;
+  let depth = 0;
+  let cut = -1;
+  const endAlternative = (at: number) => {
+    if (cut >= 0) cuts.push(pattern.slice(from, cut));
+    from = at + 2;
+    depth = 0;
+    cut = -1;
+  };
+  for (let i = 0; i < pattern.length;) {
     if (pattern[i] !== '%') {
       i++;
       continue;
     }
-    if (pattern[i + 1] === '%') {
-      i += 2;
+    const next = pattern[i + 1];
+    if (next === '{') {
+      const close = pattern.indexOf('}', i);
+      if (close < 0) break;
+      if (cut < 0 && depth === 0 && pattern.startsWith('%{@ts:', i)) cut = close + 1;
+      i = close + 1;
       continue;
     }
-    if (!pattern.startsWith('%{@ts:', i)) return null;
-    const close = pattern.indexOf('}', i);
-    return close < 0 ? null : pattern.slice(0, close + 1);
+    if (next === '[') depth++;
+    else if (next === ']') depth--;
+    else if (next === '|' && depth === 0) endAlternative(i);
+    i += 2;
   }
-  return null;
+  endAlternative(pattern.length);
+  if (cuts.length === 0) return null;
+  const joined = cuts.join('%|');
+  try {
+    compilePattern(joined);
+    return joined;
+  } catch {
+    return null;
+  }
 }

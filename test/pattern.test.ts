@@ -97,6 +97,8 @@ test('optional segments, skipped fields, integers, @level and @msg', () => {
   assert.equal(r.msg, 'job failed');
   // An integer field that is not a number stays text.
   assert.deepEqual(rec('h1 sshd[x1]: x INFO y', p).fields, { host: 'h1', prog: 'sshd', pid: 'x1' });
+  // Nor is one with a leading zero (JSON has no such numbers).
+  assert.deepEqual(['0', '-0', '007', '-08424', '-'].map((pid) => rec(`h1 sshd[${pid}]: x INFO y`, p).fields.pid), [0, -0, '007', '-08424', '-']);
 });
 
 test('a line that does not match is a record with "error":"no match" and the line as msg; the parse goes on', () => {
@@ -106,6 +108,11 @@ test('a line that does not match is a record with "error":"no match" and the lin
     [{}, 'no match', 'not this'],
     [{ k: 3, v: 4 }, null, null],
   ]);
+});
+
+test('a truncated line that does not match: "truncated" before "error", as in every format', () => {
+  const row = parseBuffer('x'.repeat(100) + '\n', { format: 'pattern:k=%{k}', maxRecordBytes: 64 }).ndjson.toString();
+  assert.match(row, /"fields":\{\},"truncated":true,"error":"no match"\}\n$/);
 });
 
 test('timestamps with layouts: %Y %m %d %H %M %S %f %b %a %y %j %z %s, zones, literal brackets', () => {
@@ -134,6 +141,16 @@ test('a pattern that does not compile says which column and why', () => {
     ['%{a} %{a}', /"a" appears twice/],
     ['%x', /column 1: a % starts/],
     ['', /non-empty/],
+    ['%{a:int,float}', /column 1: unknown field type "float"/],
+    ['%{@ts:nil,%Y-%.x}', /column 14: unknown layout code %\./],
+    ['%{@pri:int}', /column 1: @pri takes no type/],
+    ['%{@sd:x}', /column 1: @sd takes no type/],
+    ['<%{@pri}> %{facility}', /column 11: the field "facility" appears twice/],
+    ['a %[b %| c%]', /column 7: %\| separates alternatives of the whole pattern/],
+    ['%|a', /column 1: an empty alternative/],
+    ['a%|%|b', /column 4: an empty alternative/],
+    ['a%|', /column 2: an empty alternative/],
+    ['%{a} %{b}%|%{b} %{b}', /column 17: the field "b" appears twice/],
   ];
   for (const [pattern, re] of cases) {
     assert.throws(() => compilePattern(pattern), (err: Error & { code?: string }) => {
@@ -207,4 +224,27 @@ test('auto picks a built-in pattern format when every sampled line matches it, e
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("alternatives (%|), nil and word fields, %.f, @pri and @sd in a pattern of one's own", () => {
+  const p = '<%{@pri}>%{@ts:nil,%Y-%m-%dT%H:%M:%S%.f%z} %{user:nil} %{n:nil,int} %{@sd}%[ %{@msg}%]%|%{kind:word}: %{@msg}%|%{rest}';
+  const recs = parseBuffer([
+    '<11>2024-05-01T12:00:00.25+01:00 bob 7 [a@1 k="v"] hi',
+    '<11>- - - -',
+    'kind: x',
+    'two words: x',
+  ].join('\n'), { format: { pattern: p } }).records();
+  assert.deepEqual(recs.map((r) => [r.ts, r.level, r.msg, r.fields]), [
+    ['2024-05-01T11:00:00.25Z', 'error', 'hi', { facility: 'user', user: 'bob', n: 7, 'a@1': { k: 'v' } }],
+    [null, 'error', null, { facility: 'user' }],
+    [null, null, 'x', { kind: 'kind' }],
+    // A word field holds no blank: the next alternative takes the line.
+    [null, null, null, { rest: 'two words: x' }],
+  ]);
+  // %.f: an optional fraction; alternatives share field names.
+  assert.deepEqual(compilePattern('%{a}:%{b}%|%{a}').fields, ['a', 'b']);
+  const ts = (line: string) => parseBuffer(line + '\n', { format: { pattern: '%{@ts:%H:%M:%S%.f}' } }).records()[0].ts;
+  assert.equal(ts('12:00:00'), `${new Date().getUTCFullYear()}-01-01T12:00:00Z`);
+  assert.equal(ts('12:00:00.5'), `${new Date().getUTCFullYear()}-01-01T12:00:00.5Z`);
+  assert.equal(parseBuffer('12:00:00.\n', { format: { pattern: '%{@ts:%H:%M:%S%.f}' } }).records()[0].error, 'no match');
 });

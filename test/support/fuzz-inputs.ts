@@ -4,6 +4,7 @@
 // failure shrinks to a short input. A few cases carry lines of several MiB.
 import fc from 'fast-check';
 import { randomInput, Rng } from './random.js';
+import { apache22, apache24, syslog3164, syslog5424 } from './syslog-lines.js';
 
 type Bytes = Uint8Array;
 
@@ -22,8 +23,9 @@ const UTF8_EDGES = [
 
 const CONTROLS = ['\0', '\r', '\t', '\b', '\f', '\x01', '\x1f', '\x7f', '\v', '\r\r', '\0\0\0\0'].map(latin1);
 
-/** Bits of the three formats' syntax, for gluing into nonsense that is almost a record. */
+/** Bits of the formats' syntax, for gluing into nonsense that is almost a record. */
 const SYNTAX = [
+  '<165>1 ', '<34>', '- ', '[a@1 k="v\\"]', '[x]', '\\]', '\uFEFF', 'Oct 11 22:14:15 ', '[Wed Oct 11 14:32:52.123456 2000] ', '[core:error] ', '[pid 1:tid 2] ',
   '2024-05-01T00:00:00Z ', '2024-05-01 00:00:00.123456789 ', '2024-02-30 00:00:00 ', '[INFO] ', '[warn]', '[',
   ']', ' ', '  ', '=', '==', '"', '\\', '\\"', 'ts=', 'time=1714521600123 ', 'level=info ', 'lvl=', 'msg="', 'message=',
   'k=v ', '{', '}', '[]', '{}', ':', ',', '{"msg":', '"level":30', '"@timestamp":', 'null', 'true', '-0', '1e999',
@@ -39,17 +41,24 @@ const rawBytes = fc.uint8Array({ maxLength: 48 });
 const edge = fc.constantFrom(...UTF8_EDGES, ...CONTROLS);
 const syntax = fc.constantFrom(...SYNTAX);
 
+/** Syslog and Apache error lines (test/support/syslog-lines.ts), for the built-in pattern formats. */
+const PATTERN_LINES = { syslog5424, syslog3164, apache24, apache22 };
+
 /** A well-formed or near-miss line of one format (test/support/random.ts), then edited. */
 const logLine = fc
   .record({
-    kind: fc.constantFrom('classic', 'logfmt', 'json'),
+    kind: fc.constantFrom('classic', 'logfmt', 'json', 'syslog5424', 'syslog3164', 'apache24', 'apache22'),
     seed: fc.integer(),
     edits: fc.array(fc.record({ at: fc.nat(), drop: fc.nat(3), put: fc.oneof(rawBytes, edge, syntax) }), { maxLength: 3 }),
   })
   .map(({ kind, seed, edits }) => {
-    let line: Bytes = randomInput(new Rng(seed), 1, [kind]);
-    const end = line.length - (line[line.length - 1] === 10 ? (line[line.length - 2] === 13 ? 2 : 1) : 0);
-    line = line.subarray(0, end);
+    let line: Bytes;
+    if (kind in PATTERN_LINES) line = utf8(PATTERN_LINES[kind as keyof typeof PATTERN_LINES](new Rng(seed)).line);
+    else {
+      line = randomInput(new Rng(seed), 1, [kind as 'classic' | 'logfmt' | 'json']);
+      const end = line.length - (line[line.length - 1] === 10 ? (line[line.length - 2] === 13 ? 2 : 1) : 0);
+      line = line.subarray(0, end);
+    }
     for (const { at, drop, put } of edits) {
       const i = at % (line.length + 1);
       line = join([line.subarray(0, i), put, line.subarray(i + drop)]);
