@@ -121,6 +121,11 @@ test('a start pattern, and "timestamp" with a pattern format\'s own timestamp la
   const syslog = 'Jun 14 15:16:01 combo sshd[19939]: error: boom\n  detail one\n  detail two\nJun 14 15:16:02 combo su: ok\n';
   const got = records(parseBuffer(syslog, { format: 'syslog', multiline: 'timestamp' }).ndjson);
   assert.deepEqual(got.map((r) => r.msg), ['error: boom\n  detail one\n  detail two', 'ok']);
+  // Each alternative of a format brings its own timestamp: RFC 5424 and RFC 3164 lines in one file.
+  const mixed = '<165>1 2003-10-11T22:14:15.003Z mymachine evntslog - ID47 - first\n  more\nJun 14 15:16:02 combo su: second\n\tdetail\n<34>1 - host app - - - third\n';
+  assert.deepEqual(records(parseBuffer(mixed, { format: 'syslog', multiline: 'timestamp' }).ndjson).map((r) => r.msg), ['first\n  more', 'second\n\tdetail', 'third']);
+  const apache = '[Wed Oct 11 14:32:52.123456 2000] [core:error] [pid 35708:tid 4328636416] AH00124: boom\nstack line\n[Sun Dec 04 04:47:44 2005] [notice] ok\n';
+  assert.deepEqual(records(parseBuffer(apache, { format: 'apache_error', multiline: 'timestamp' }).ndjson).map((r) => r.msg), ['AH00124: boom\nstack line', 'ok']);
   // auto looks at records, not lines: the continuation lines don't stop it from seeing syslog.
   for (const multiline of ['timestamp', 'indent'] as const) {
     const run = parseBuffer(syslog, { multiline });
