@@ -7,8 +7,8 @@ export function setup() {
   return loadHooks();
 }
 
-export async function run({ file, mode, workers, io, format }, hooks) {
-  const r = await hooks.runCore(file, { mode, workers, io, format });
+export async function run({ file, mode, workers, io, format, multiline }, hooks) {
+  const r = await hooks.runCore(file, { mode, workers, io, format, multiline });
   // r.io, if runCore says which io it used, lets the runner catch a silent fallback.
   return { bytes: r.bytes, records: r.records, lines: r.lines, io: r.io };
 }

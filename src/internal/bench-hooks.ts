@@ -1,6 +1,6 @@
 // Entry points for bench/ only (not part of the public API): run the core in
 // one of its modes over a file, and time CRC32C alone.
-import type { ConcreteFormat } from '../options.js';
+import type { ConcreteFormat, MultilineStart } from '../options.js';
 import { parseFile } from '../index.js';
 import { WasmCore, type Mode } from '../wasm/bridge.js';
 import type { IoMode } from '../io/window.js';
@@ -16,8 +16,8 @@ export interface CoreRunResult {
  * Parse `path` in `mode` (split | crc | parse | ndjson). ndjson hands every
  * batch to this thread, which drops it after touching its length.
  */
-export async function runCore(path: string, opts: { mode: Mode; workers: number; io: IoMode; format?: ConcreteFormat }): Promise<CoreRunResult> {
-  const run = parseFile(path, { workers: opts.workers, io: opts.io, format: opts.format ?? 'auto' }, { mode: opts.mode });
+export async function runCore(path: string, opts: { mode: Mode; workers: number; io: IoMode; format?: ConcreteFormat; multiline?: MultilineStart }): Promise<CoreRunResult> {
+  const run = parseFile(path, { workers: opts.workers, io: opts.io, format: opts.format ?? 'auto', multiline: opts.multiline }, { mode: opts.mode });
   let outBytes = 0;
   for await (const batch of run) outBytes += batch.ndjson.length;
   if (opts.mode === 'ndjson' && outBytes === 0 && run.stats.records > 0) throw new Error('ndjson mode produced no output');
