@@ -146,6 +146,10 @@ let recLine: u64 = 0;
 let recLen: u64 = 0; // raw bytes from its first byte to the end of its last line's text
 let recCrc: u32 = 0; // CRC32C of those bytes
 let recBytes: usize = 0;
+// Its text still in the input window at recPtr (one line, the common case): copied
+// to recordBase only when a continuation joins it or the window is left.
+let recInWindow: bool = false;
+let recPtr: usize = 0;
 let recLines: u64 = 0;
 let recCut: bool = false;
 // Line endings after its last text (that line's own, then blank lines): part of it only if a continuation follows.
@@ -174,6 +178,7 @@ export function begin(offset: f64, lineNo: f64, end: f64, skip: u32): void {
   skipping = (skip & 1) != 0;
   skipCont = (skip & 2) != 0 && multi != MULTI_OFF;
   recOpen = false;
+  recInWindow = false;
   seenRecord = false;
   gapLen = 0;
   gapReg = 0xffffffff;
@@ -255,6 +260,7 @@ function absorb(p: usize, e: usize, holdCR: bool): void {
 
 function finish(ptr: usize, p: usize, status: i32): i32 {
   consumed = p - ptr;
+  if (recInWindow) keepRecordText();
   if (chunkCrcOn && consumed > 0) {
     // The chunk's CRC covers exactly [begin offset, end offset): the host combines them in order.
     const lo = max(pos, beginOff);
@@ -338,6 +344,7 @@ export function feed(ptr: usize, len: usize, last: bool): i32 {
         if (act == ACT_START) {
           if (recOpen) flushRecord();
           openRecord(carryBase, carryLen, lineLen, ~lineReg, lineOff);
+          keepRecordText(); // the carry buffer is the next long line's
         } else if (act == ACT_CONT) {
           joinGap();
           if (mode >= MODE_CRC) recCrc = crcCombine(recCrc, ~lineReg, lineLen);
@@ -465,9 +472,11 @@ function openRecord(q: usize, n: usize, total: u64, crc: u32, off: u64): void {
   recCrc = crc;
   recLines = 1;
   recBytes = 0;
+  recInWindow = false;
   if (mode >= MODE_PARSE) {
     recBytes = min(n, multiMaxBytes);
-    memory.copy(recordBase, q, recBytes);
+    recPtr = q;
+    recInWindow = true;
   }
   recCut = total > <u64>recBytes && mode >= MODE_PARSE;
   gapLen = 0;
@@ -489,7 +498,15 @@ function joinGap(): void {
 }
 
 /** Append a continuation line's text (n of total bytes at q), one LF per line ending before it. */
+/** Move the open record's text from the input to recordBase. */
+function keepRecordText(): void {
+  if (!recInWindow) return;
+  memory.copy(recordBase, recPtr, recBytes);
+  recInWindow = false;
+}
+
 function joinText(q: usize, n: usize, total: u64): void {
+  keepRecordText();
   recLen += total;
   const lines = gapLines;
   recLines += lines;
@@ -513,7 +530,8 @@ function joinText(q: usize, n: usize, total: u64): void {
 
 function flushRecord(): void {
   recOpen = false;
-  emit(recordBase, recBytes, recLen, recCrc, recOff, recLine, recCut);
+  emit(recInWindow ? recPtr : recordBase, recBytes, recLen, recCrc, recOff, recLine, recCut);
+  recInWindow = false;
 }
 
 const K_LINE: usize = memory.data<u8>([0x2c, 0x22, 0x6c, 0x69, 0x6e, 0x65, 0x22, 0x3a]); // ,"line":
