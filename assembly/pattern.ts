@@ -8,7 +8,7 @@
 import { putByte, putBytes, putEscaped, putString } from './out';
 import { putFieldsKey, putLevel, putMsgKey, putNull, putTsKey, quotedEnd, RAW_PLAIN } from './extract';
 import { normalizeLevel } from './level';
-import { daysFromCivil, localToUtc, putTimestamp, setTimestamp } from './time';
+import { daysFromCivil, localToUtc, putTimestamp, setTimestamp, tsFrac, tsFracDigits, tsSeconds } from './time';
 
 // Program: 4 words per op; literal bytes, names and layouts after the ops (offsets from PROG).
 export const OP_END = 0;
@@ -41,6 +41,9 @@ const capEnd: usize = memory.data(MAX_CAPS * 4, 4);
 const optPos: usize = memory.data(MAX_DEPTH * 4, 4);
 const optCaps: usize = memory.data(MAX_DEPTH * 4, 4);
 const optNext: usize = memory.data(MAX_DEPTH * 4, 4);
+// A timestamp capture's value as the match read it (extractPattern writes it without reading it again):
+// seconds (i64), fraction (u32), fraction digits (i32; -1 for a nil "-").
+const capTs: usize = memory.data(MAX_CAPS * 16, 8);
 
 // A second program: what a multiline record's first line looks like.
 let START_PROG: usize = 0;
@@ -117,13 +120,17 @@ function stopAt(pc: i32, p: usize, end: usize): usize {
 
 let capCount = 0;
 
+/** Whether the last timestamp field typedEnd accepted had a time (not a nil "-"). */
+let tsRead = false;
+
 /** Where a field of kind `k` (a timestamp, a PRI, structured data, or a flagged field) at p ends, or usize.MAX_VALUE. */
 function typedEnd(pc: i32, k: i32, p: usize, end: usize): usize {
   const kind = k & KIND_MASK;
   if (kind == KIND_TS) {
     // Layouts may hold spaces: the layout says how long it is.
     const l = PROG + <usize>op(pc, 2);
-    const e = parseLayout(l, l + <usize>op(pc, 3), p, end, false);
+    const e = parseLayout(l, l + <usize>op(pc, 3), p, end);
+    tsRead = e != 0;
     if (e != 0) return e;
     if ((k & FLAG_NIL) != 0 && p < end && load<u8>(p) == 0x2d) return p + 1;
     return usize.MAX_VALUE;
@@ -192,6 +199,12 @@ function run(p: usize, end: usize): bool {
         store<i32>(capOp + i, pc);
         store<u32>(capStart + i, <u32>p);
         store<u32>(capEnd + i, <u32>stop);
+        if ((k & KIND_MASK) == KIND_TS) {
+          const t = capTs + (i << 2);
+          store<i64>(t, tsSeconds);
+          store<u32>(t, tsFrac, 8);
+          store<i32>(t, tsRead ? tsFracDigits : -1, 12);
+        }
         p = stop;
         pc++;
       }
@@ -246,9 +259,9 @@ function digits(p: usize, end: usize, min: i32, max: i32): i64 {
 
 /**
  * Read a timestamp at p with the layout at [l, le) (not past end); sets the
- * timestamp and returns where it ended, or 0. `whole`: it must end at end.
+ * timestamp and returns where it ended, or 0.
  */
-function parseLayout(l: usize, le: usize, p: usize, end: usize, whole: bool): usize {
+function parseLayout(l: usize, le: usize, p: usize, end: usize): usize {
   let y: i64 = -1;
   let mo: i64 = 1;
   let d: i64 = 1;
@@ -339,7 +352,6 @@ function parseLayout(l: usize, le: usize, p: usize, end: usize, whole: bool): us
     if (v < 0) return 0;
     p = numEnd;
   }
-  if (whole && p != end) return 0;
   let utc: i64;
   if (epoch != i64.MIN_VALUE) utc = epoch;
   else {
@@ -403,12 +415,10 @@ export function extractPattern(p: usize, end: usize): i32 {
     else if (kind == KIND_MSG && msg < 0) msg = i;
   }
   putTsKey();
-  if (ts >= 0) {
-    const c = <usize>ts << 2;
-    const pc = load<i32>(capOp + c);
-    const l = PROG + <usize>op(pc, 2);
-    if (parseLayout(l, l + <usize>op(pc, 3), <usize>load<u32>(capStart + c), <usize>load<u32>(capEnd + c), true)) putTimestamp();
-    else putNull();
+  const t = ts >= 0 ? capTs + (<usize>ts << 4) : 0;
+  if (t != 0 && load<i32>(t, 12) >= 0) {
+    setTimestamp(load<i64>(t), load<u32>(t, 8), load<i32>(t, 12));
+    putTimestamp();
   } else putNull();
   if (lv >= 0) {
     const c = <usize>lv << 2;
