@@ -8,6 +8,7 @@
 import { putByte, putBytes, putEscaped, putString } from './out';
 import { putFieldsKey, putLevel, putMsgKey, putNull, putTsKey, quotedEnd, RAW_PLAIN } from './extract';
 import { normalizeLevel } from './level';
+import { zeroBytes } from './scan';
 import { daysFromCivil, localToUtc, putTimestamp, setTimestamp, tsFrac, tsFracDigits, tsSeconds } from './time';
 
 // Program: 4 words per op; literal bytes, names and layouts after the ops (offsets from PROG).
@@ -81,41 +82,135 @@ function isBlank(c: u32): bool {
   return c == 0x20 || c == 0x09;
 }
 
-/** Does the literal of op `pc` start at p? */
-function litAt(pc: i32, p: usize, end: usize): bool {
-  const off = <usize>op(pc, 1);
-  const n = <usize>op(pc, 2);
-  if (p + n > end) return false;
-  return memory.compare(p, PROG + off, n) == 0;
+/** Are the n bytes at a and b the same? (Literals are short: no call to memory.compare.) */
+// @ts-ignore: decorator
+@inline
+function sameBytes(a: usize, b: usize, n: usize): bool {
+  let i: usize = 0;
+  for (; i + 8 <= n; i += 8) if (load<u64>(a + i) != load<u64>(b + i)) return false;
+  for (; i < n; i++) if (load<u8>(a + i) != load<u8>(b + i)) return false;
+  return true;
 }
 
-/** The first place at or after p where the pattern from `pc` can start (end of line for the end). */
-function stopAt(pc: i32, p: usize, end: usize): usize {
+/** Does the literal of op `pc` start at p? */
+function litAt(pc: i32, p: usize, end: usize): bool {
+  const n = <usize>op(pc, 2);
+  if (p + n > end) return false;
+  return sameBytes(p, PROG + <usize>op(pc, 1), n);
+}
+
+/**
+ * The first place in [p, limit) where the pattern from `pc` can start (end
+ * of line for the end), or a place at or past limit (usize.MAX_VALUE where
+ * there is none). Literals are checked up to end, whatever the limit.
+ */
+function stopAt(pc: i32, p: usize, end: usize, limit: usize): usize {
   const kind = op(pc, 0);
-  if (kind == OP_LIT) {
-    // A delimiter followed by a space in the pattern counts only where blanks follow it (": " is not the ':' of "a:0").
-    const first = load<u8>(PROG + <usize>op(pc, 1));
-    const n = <usize>op(pc, 2);
-    const blankAfter = op(pc + 1, 0) == OP_WS;
-    for (let q = p; q < end; q++) {
-      if (load<u8>(q) != first || !litAt(pc, q, end)) continue;
-      if (blankAfter && (q + n >= end || !isBlank(load<u8>(q + n)))) continue;
-      return q;
+  if (kind == OP_LIT) return litStop(pc, p, end, limit, false);
+  if (kind == OP_WS) return blankAt(p, limit);
+  if (kind == OP_OPT) {
+    // Either the optional segment's start or what follows it, whichever comes first:
+    // what follows is searched first, so the segment's start is looked for only before it.
+    const b = stopAt(op(pc, 1), p, end, limit);
+    const a = stopAt(pc + 1, p, end, b < limit ? b : limit);
+    return a < b ? a : b;
+  }
+  if (kind == OP_OPT_END) return stopAt(pc + 1, p, end, limit);
+  return end; // OP_END: the rest of the line
+}
+
+const ONES: u64 = 0x0101010101010101;
+const SPACES: u64 = 0x2020202020202020;
+const TABS: u64 = 0x0909090909090909;
+
+/** The first space or tab in [p, limit), or usize.MAX_VALUE. */
+function blankAt(p: usize, limit: usize): usize {
+  let q = p;
+  if (ASC_FEATURE_SIMD) {
+    const sp = i8x16.splat(0x20);
+    const tab = i8x16.splat(0x09);
+    for (; q < limit; q += 16) {
+      const v = v128.load(q);
+      let m = i8x16.bitmask(v128.or(i8x16.eq(v, sp), i8x16.eq(v, tab)));
+      const left = limit - q;
+      if (left < 16) m &= (1 << <u32>left) - 1;
+      if (m) return q + <usize>ctz(m);
     }
     return usize.MAX_VALUE;
   }
-  if (kind == OP_WS) {
-    for (let q = p; q < end; q++) if (isBlank(load<u8>(q))) return q;
+  for (; q + 8 <= limit; q += 8) {
+    const x = load<u64>(q);
+    const m = zeroBytes(x ^ SPACES) | zeroBytes(x ^ TABS);
+    if (m) return q + <usize>(ctz(m) >> 3);
+  }
+  for (; q < limit; q++) if (isBlank(load<u8>(q))) return q;
+  return usize.MAX_VALUE;
+}
+
+// litCandidate's answer for a place that is not a stop: go on.
+const NOT_HERE: usize = 0;
+
+/**
+ * What a candidate c for litStop is: c itself where the literal of op `pc`
+ * (n bytes) starts there, usize.MAX_VALUE for a blank in a word, else NOT_HERE.
+ */
+// @ts-ignore: decorator
+@inline
+function litCandidate(pc: i32, c: usize, n: usize, end: usize, blankAfter: bool, word: bool): usize {
+  if (word && isBlank(load<u8>(c))) return usize.MAX_VALUE;
+  if (!litAt(pc, c, end)) return NOT_HERE;
+  // A delimiter followed by a space in the pattern counts only where blanks follow it (": " is not the ':' of "a:0").
+  if (blankAfter && (c + n >= end || !isBlank(load<u8>(c + n)))) return NOT_HERE;
+  return c;
+}
+
+/**
+ * Where the literal of op `pc` first starts in [p, limit), or usize.MAX_VALUE.
+ * `word`: usize.MAX_VALUE as well if a blank comes first (a literal never
+ * starts with one). Candidates for its first byte (and blanks, for a word)
+ * are found 16 bytes at a time (SIMD) or 8 (scalar).
+ */
+function litStop(pc: i32, p: usize, end: usize, limit: usize, word: bool): usize {
+  const first = load<u8>(PROG + <usize>op(pc, 1));
+  const n = <usize>op(pc, 2);
+  const blankAfter = op(pc + 1, 0) == OP_WS;
+  let q = p;
+  if (ASC_FEATURE_SIMD) {
+    const fv = i8x16.splat(first);
+    const sp = i8x16.splat(word ? 0x20 : first);
+    const tab = i8x16.splat(word ? 0x09 : first);
+    for (; q < limit; q += 16) {
+      const v = v128.load(q);
+      let m = i8x16.bitmask(v128.or(i8x16.eq(v, fv), v128.or(i8x16.eq(v, sp), i8x16.eq(v, tab))));
+      const left = limit - q;
+      if (left < 16) m &= (1 << <u32>left) - 1;
+      while (m) {
+        const r = litCandidate(pc, q + <usize>ctz(m), n, end, blankAfter, word);
+        if (r != NOT_HERE) return r;
+        m &= m - 1;
+      }
+    }
     return usize.MAX_VALUE;
   }
-  if (kind == OP_OPT) {
-    // Either the optional segment's start, or what follows it.
-    const a = stopAt(pc + 1, p, end);
-    const b = stopAt(op(pc, 1), p, end);
-    return a < b ? a : b;
+  const fx = ONES * <u64>first;
+  const sx = word ? SPACES : fx;
+  const tx = word ? TABS : fx;
+  for (; q + 8 <= limit; q += 8) {
+    const x = load<u64>(q);
+    let m = zeroBytes(x ^ fx) | zeroBytes(x ^ sx) | zeroBytes(x ^ tx);
+    while (m) {
+      const r = litCandidate(pc, q + <usize>(ctz(m) >> 3), n, end, blankAfter, word);
+      if (r != NOT_HERE) return r;
+      m &= m - 1;
+    }
   }
-  if (kind == OP_OPT_END) return stopAt(pc + 1, p, end);
-  return end; // OP_END: the rest of the line
+  for (; q < limit; q++) {
+    const c = load<u8>(q);
+    if (c != first && !(word && isBlank(c))) continue;
+    const r = litCandidate(pc, q, n, end, blankAfter, word);
+    if (r != NOT_HERE) return r;
+  }
+  return usize.MAX_VALUE;
 }
 
 let capCount = 0;
@@ -144,27 +239,15 @@ function typedEnd(pc: i32, k: i32, p: usize, end: usize): usize {
     return e == 0 ? usize.MAX_VALUE : e;
   }
   if ((k & FLAG_WORD) != 0) return wordEnd(pc, p, end);
-  return stopAt(pc + 1, p, end);
+  return stopAt(pc + 1, p, end, end);
 }
 
-/** A field without blanks: stopAt, but giving up at the first blank (a literal never starts with one). */
+/** A field without blanks: stopAt, but giving up at the first blank. */
 function wordEnd(pc: i32, p: usize, end: usize): usize {
-  if (op(pc + 1, 0) != OP_LIT) {
-    const stop = stopAt(pc + 1, p, end);
-    if (stop != usize.MAX_VALUE) for (let q = p; q < stop; q++) if (isBlank(load<u8>(q))) return usize.MAX_VALUE;
-    return stop;
-  }
-  const first = load<u8>(PROG + <usize>op(pc + 1, 1));
-  const n = <usize>op(pc + 1, 2);
-  const blankAfter = op(pc + 2, 0) == OP_WS;
-  for (let q = p; q < end; q++) {
-    const c = load<u8>(q);
-    if (isBlank(c)) return usize.MAX_VALUE;
-    if (c != first || !litAt(pc + 1, q, end)) continue;
-    if (blankAfter && (q + n >= end || !isBlank(load<u8>(q + n)))) continue;
-    return q;
-  }
-  return usize.MAX_VALUE;
+  if (op(pc + 1, 0) == OP_LIT) return litStop(pc + 1, p, end, end, true);
+  const stop = stopAt(pc + 1, p, end, end);
+  if (stop != usize.MAX_VALUE && blankAt(p, stop) != usize.MAX_VALUE) return usize.MAX_VALUE;
+  return stop;
 }
 
 /** Match the program against [p, end); the captures are left in the cap arrays. */
@@ -191,7 +274,7 @@ function run(p: usize, end: usize): bool {
     } else if (kind == OP_FIELD) {
       // Plain fields stop where the pattern goes on; typed ones are as long as they read (typedEnd).
       const k = op(pc, 1);
-      const stop = k == KIND_TS || k >= KIND_PRI ? typedEnd(pc, k, p, end) : stopAt(pc + 1, p, end);
+      const stop = k == KIND_TS || k >= KIND_PRI ? typedEnd(pc, k, p, end) : stopAt(pc + 1, p, end, end);
       if (stop == usize.MAX_VALUE || capCount == MAX_CAPS) ok = false;
       else {
         const i = <usize>capCount << 2;
