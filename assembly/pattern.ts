@@ -224,7 +224,7 @@ function typedEnd(pc: i32, k: i32, p: usize, end: usize): usize {
   if (kind == KIND_TS) {
     // Layouts may hold spaces: the layout says how long it is.
     const l = PROG + <usize>op(pc, 2);
-    const e = parseLayout(l, l + <usize>op(pc, 3), p, end);
+    const e = parseLayout(pc, l, l + <usize>op(pc, 3), p, end);
     tsRead = e != 0;
     if (e != 0) return e;
     if ((k & FLAG_NIL) != 0 && p < end && load<u8>(p) == 0x2d) return p + 1;
@@ -340,11 +340,68 @@ function digits(p: usize, end: usize, min: i32, max: i32): i64 {
   return n < min ? -1 : v;
 }
 
+// The last timestamp text each layout read, with the bytes after it that
+// the layout looked at: lines come in runs with the same time, and the same
+// bytes read with the same layout (and clock and zone) give the same time.
+// A slot per timestamp op (by its index), so alternatives keep one each.
+const KEPT_SLOTS = 8;
+const KEPT_CAP: usize = 48; // text and lookahead
+const SLOT: usize = 96; // layout u32 (0: none), layout end u32, bytes compared u32, text length u32,
+// seconds i64, fraction u32, fraction digits i32, the text (KEPT_CAP + 8 for whole-word copies), lookahead u32
+const kept: usize = memory.data(KEPT_SLOTS * <i32>SLOT, 8);
+
+/** Forget the kept timestamps: a new program, clock or zone (index.ts calls it). */
+export function resetLayoutCache(): void {
+  for (let i = 0; i < KEPT_SLOTS; i++) store<u32>(kept + <usize>i * SLOT, 0);
+}
+
 /**
- * Read a timestamp at p with the layout at [l, le) (not past end); sets the
- * timestamp and returns where it ended, or 0.
+ * How many bytes past the text a layout reads: the byte that stops the last
+ * field, and one more for %.f and %z (a '.' or a ':' not followed by digits).
  */
-function parseLayout(l: usize, le: usize, p: usize, end: usize): usize {
+function lookahead(l: usize, le: usize): usize {
+  for (let q = l; q + 1 < le; q++) {
+    if (load<u8>(q) != 0x25) continue;
+    const t = load<u8>(q + 1);
+    if (t == 0x2e || t == 0x7a) return 2;
+  }
+  return 1;
+}
+
+/**
+ * Read a timestamp at p with the layout at [l, le) (not past end) of op
+ * `pc`; sets the timestamp and returns where it ended, or 0.
+ */
+function parseLayout(pc: i32, l: usize, le: usize, p: usize, end: usize): usize {
+  const k = kept + <usize>(pc & (KEPT_SLOTS - 1)) * SLOT;
+  const same = <usize>load<u32>(k) == l && <usize>load<u32>(k, 4) == le;
+  if (same) {
+    const n = <usize>load<u32>(k, 8);
+    if (p + n <= end && sameBytes(p, k + 32, n)) {
+      setTimestamp(load<i64>(k, 16), load<u32>(k, 24), load<i32>(k, 28));
+      return p + <usize>load<u32>(k, 12);
+    }
+  }
+  const e = readLayout(l, le, p, end);
+  if (e == 0) return 0;
+  const look = same ? <usize>load<u32>(k, 88) : lookahead(l, le);
+  const n = e - p + look;
+  if (n <= KEPT_CAP && p + n <= end) {
+    for (let i: usize = 0; i < n; i += 8) store<u64>(k + 32 + i, load<u64>(p + i));
+    store<u32>(k, <u32>l);
+    store<u32>(k, <u32>le, 4);
+    store<u32>(k, <u32>n, 8);
+    store<u32>(k, <u32>(e - p), 12);
+    store<i64>(k, tsSeconds, 16);
+    store<u32>(k, tsFrac, 24);
+    store<i32>(k, tsFracDigits, 28);
+    store<u32>(k, <u32>look, 88);
+  }
+  return e;
+}
+
+/** parseLayout without the kept time. */
+function readLayout(l: usize, le: usize, p: usize, end: usize): usize {
   let y: i64 = -1;
   let mo: i64 = 1;
   let d: i64 = 1;
@@ -463,6 +520,7 @@ let nowSeconds: i64 = 0;
 export function setClock(year: i32, now: f64): void {
   defaultYear = year;
   nowSeconds = <i64>now;
+  resetLayoutCache();
 }
 
 /** extractPattern's result for a line the pattern does not match (an error code of emit(), apart from json.ts's). */
