@@ -93,6 +93,8 @@ function sameBytes(a: usize, b: usize, n: usize): bool {
 }
 
 /** Does the literal of op `pc` start at p? */
+// @ts-ignore: decorator
+@inline
 function litAt(pc: i32, p: usize, end: usize): bool {
   const n = <usize>op(pc, 2);
   if (p + n > end) return false;
