@@ -370,6 +370,18 @@ function lookahead(l: usize, le: usize): usize {
   return 1;
 }
 
+/** One or two digits at p (digits(p, end, 1, 2) unrolled): the value, or -1. Sets numEnd. */
+// @ts-ignore: decorator
+@inline
+function digits2(p: usize, end: usize): i64 {
+  const a = p < end ? <u32>load<u8>(p) - 48 : 10;
+  if (a > 9) { numEnd = p; return -1; }
+  const b = p + 1 < end ? <u32>load<u8>(p + 1) - 48 : 10;
+  if (b > 9) { numEnd = p + 1; return <i64>a; }
+  numEnd = p + 2;
+  return <i64>(a * 10 + b);
+}
+
 /**
  * Read a timestamp at p with the layout at [l, le) (not past end) of op
  * `pc`; sets the timestamp and returns where it ended, or 0.
@@ -433,31 +445,40 @@ function readLayout(l: usize, le: usize, p: usize, end: usize): usize {
     const t = load<u8>(l + 1);
     l += 2;
     let v: i64 = 0;
-    if (t == 0x59) { v = digits(p, end, 4, 4); y = v; } // %Y
-    else if (t == 0x79) { v = digits(p, end, 2, 2); y = v < 69 ? 2000 + v : 1900 + v; } // %y
-    else if (t == 0x6d) { v = digits(p, end, 1, 2); mo = v; } // %m
-    else if (t == 0x64) { v = digits(p, end, 1, 2); d = v; } // %d
-    else if (t == 0x48) { v = digits(p, end, 1, 2); h = v; } // %H
-    else if (t == 0x4d) { v = digits(p, end, 1, 2); mi = v; } // %M
-    else if (t == 0x53) { v = digits(p, end, 1, 2); s = v; } // %S
-    else if (t == 0x6a) { v = digits(p, end, 1, 3); yday = v; } // %j
-    else if (t == 0x73) { v = digits(p, end, 1, 12); epoch = v; } // %s
-    else if (t == 0x66) { // %f: fraction digits
-      let q = p;
-      while (q < end && fd < 9 && <u32>load<u8>(q) - 48 <= 9) { frac = frac * 10 + (<u32>load<u8>(q) - 48); fd++; q++; }
-      if (fd == 0) return 0;
-      numEnd = q;
-    } else if (t == 0x2e) { // %.f: a '.' and fraction digits, or nothing
-      l++;
-      let q = p;
-      if (q + 1 < end && load<u8>(q) == 0x2e && <u32>load<u8>(q + 1) - 48 <= 9) {
-        q++;
+    switch (t) {
+      case 0x59: { v = digits(p, end, 4, 4); y = v; break; } // %Y
+      case 0x79: { v = digits(p, end, 2, 2); y = v < 69 ? 2000 + v : 1900 + v; break; } // %y
+      case 0x6d: { v = digits2(p, end); mo = v; break; } // %m
+      case 0x64: { v = digits2(p, end); d = v; break; } // %d
+      case 0x48: { v = digits2(p, end); h = v; break; } // %H
+      case 0x4d: { v = digits2(p, end); mi = v; break; } // %M
+      case 0x53: { v = digits2(p, end); s = v; break; } // %S
+      case 0x6a: { v = digits(p, end, 1, 3); yday = v; break; } // %j
+      case 0x73: { v = digits(p, end, 1, 12); epoch = v; break; } // %s
+      case 0x66: { // %f: fraction digits
+        let q = p;
         while (q < end && fd < 9 && <u32>load<u8>(q) - 48 <= 9) { frac = frac * 10 + (<u32>load<u8>(q) - 48); fd++; q++; }
+        if (fd == 0) return 0;
+        numEnd = q;
+        break;
       }
-      numEnd = q;
-    } else if (t == 0x62 || t == 0x61) { // %b month, %a weekday: three letters
-      if (p + 3 > end) return 0;
-      if (t == 0x62) {
+      case 0x2e: { // %.f: a '.' and fraction digits, or nothing
+        l++;
+        let q = p;
+        if (q + 1 < end && load<u8>(q) == 0x2e && <u32>load<u8>(q + 1) - 48 <= 9) {
+          q++;
+          while (q < end && fd < 9 && <u32>load<u8>(q) - 48 <= 9) { frac = frac * 10 + (<u32>load<u8>(q) - 48); fd++; q++; }
+        }
+        numEnd = q;
+        break;
+      }
+      case 0x61: { // %a weekday: three letters
+        if (p + 3 > end) return 0;
+        numEnd = p + 3;
+        break;
+      }
+      case 0x62: { // %b month: three letters
+        if (p + 3 > end) return 0;
         let m = -1;
         const a = load<u8>(p) | 0x20;
         const b = load<u8>(p + 1) | 0x20;
@@ -468,29 +489,35 @@ function readLayout(l: usize, le: usize, p: usize, end: usize): usize {
         }
         if (m < 0) return 0;
         mo = m;
+        numEnd = p + 3;
+        break;
       }
-      numEnd = p + 3;
-    } else if (t == 0x7a) { // %z: Z, +hh, +hhmm, +hh:mm
-      if (p < end && (load<u8>(p) | 0x20) == 0x7a) { hasOffset = true; numEnd = p + 1; }
-      else {
-        if (p >= end) return 0;
-        const sign = load<u8>(p);
-        if (sign != 0x2b && sign != 0x2d) return 0;
-        const hh = digits(p + 1, end, 2, 2);
-        if (hh < 0) return 0;
-        let q = numEnd;
-        let mm: i64 = 0;
-        if (q < end && load<u8>(q) == 0x3a) q++;
-        const m2 = digits(q, end, 2, 2);
-        if (m2 >= 0) mm = m2;
-        else numEnd = q;
-        offset = (hh * 3600 + mm * 60) * (sign == 0x2d ? -1 : 1);
-        hasOffset = true;
+      case 0x7a: { // %z: Z, +hh, +hhmm, +hh:mm
+        if (p < end && (load<u8>(p) | 0x20) == 0x7a) { hasOffset = true; numEnd = p + 1; }
+        else {
+          if (p >= end) return 0;
+          const sign = load<u8>(p);
+          if (sign != 0x2b && sign != 0x2d) return 0;
+          const hh = digits(p + 1, end, 2, 2);
+          if (hh < 0) return 0;
+          let q = numEnd;
+          let mm: i64 = 0;
+          if (q < end && load<u8>(q) == 0x3a) q++;
+          const m2 = digits(q, end, 2, 2);
+          if (m2 >= 0) mm = m2;
+          else numEnd = q;
+          offset = (hh * 3600 + mm * 60) * (sign == 0x2d ? -1 : 1);
+          hasOffset = true;
+        }
+        break;
       }
-    } else if (t == 0x25) {
-      if (p >= end || load<u8>(p) != 0x25) return 0;
-      numEnd = p + 1;
-    } else return 0;
+      case 0x25: {
+        if (p >= end || load<u8>(p) != 0x25) return 0;
+        numEnd = p + 1;
+        break;
+      }
+      default: return 0;
+    }
     if (v < 0) return 0;
     p = numEnd;
   }
