@@ -10,8 +10,8 @@ import {
   RAW_PLAIN, setLevelRaw,
 } from './extract';
 import { extractJson, extractJsonCheck, JSON_DEEP, JSON_NOT_OBJECT, JSON_OK } from './json';
-import { parseTimestamp, resetTimestampCache, resetZoneCache } from './time';
-import { extractPattern, initPattern, PATTERN_NO_MATCH, startMatches } from './pattern';
+import { parseTimestamp, resetTimestampCache, resetZoneCache, setZone as setTimeZone } from './time';
+import { extractPattern, initPattern, PATTERN_NO_MATCH, resetLayoutCache, startMatches } from './pattern';
 
 export const MODE_SPLIT = 0;
 export const MODE_CRC = 1;
@@ -89,9 +89,14 @@ export function configure(fmt: i32, md: i32, flags: u32, prefixBytes: u32): void
   prefixLen = prefixBytes;
   resetTimestampCache();
   resetZoneCache();
+  resetLayoutCache(); // a new program may be in place
 }
 
-export { setZone } from './time';
+/** The zone for times without an offset: see time.ts. */
+export function setZone(fixed: bool, offsetSeconds: i32): void {
+  setTimeZone(fixed, offsetSeconds);
+  resetLayoutCache();
+}
 export { patternPtr, patternSize, setClock, startPatternPtr } from './pattern';
 
 // ---- Multiline records (docs/records.md, "Multiline records") ----
@@ -117,6 +122,7 @@ export function setMultiline(md: i32, maxLines: u32, maxBytes: u32, program: boo
   multiMaxLines = maxLines;
   multiMaxBytes = min(<usize>maxBytes, maxRecord);
   startProgram = program;
+  resetLayoutCache(); // a new start program may be in place
 }
 
 // ---- Stream state ----

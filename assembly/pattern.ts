@@ -8,7 +8,8 @@
 import { putByte, putBytes, putEscaped, putString } from './out';
 import { putFieldsKey, putLevel, putMsgKey, putNull, putTsKey, quotedEnd, RAW_PLAIN } from './extract';
 import { normalizeLevel } from './level';
-import { daysFromCivil, localToUtc, putTimestamp, setTimestamp } from './time';
+import { zeroBytes } from './scan';
+import { daysFromCivil, localToUtc, putTimestamp, setTimestamp, tsFrac, tsFracDigits, tsSeconds } from './time';
 
 // Program: 4 words per op; literal bytes, names and layouts after the ops (offsets from PROG).
 export const OP_END = 0;
@@ -41,6 +42,9 @@ const capEnd: usize = memory.data(MAX_CAPS * 4, 4);
 const optPos: usize = memory.data(MAX_DEPTH * 4, 4);
 const optCaps: usize = memory.data(MAX_DEPTH * 4, 4);
 const optNext: usize = memory.data(MAX_DEPTH * 4, 4);
+// A timestamp capture's value as the match read it (extractPattern writes it without reading it again):
+// seconds (i64), fraction (u32), fraction digits (i32; -1 for a nil "-").
+const capTs: usize = memory.data(MAX_CAPS * 16, 8);
 
 // A second program: what a multiline record's first line looks like.
 let START_PROG: usize = 0;
@@ -78,44 +82,143 @@ function isBlank(c: u32): bool {
   return c == 0x20 || c == 0x09;
 }
 
-/** Does the literal of op `pc` start at p? */
-function litAt(pc: i32, p: usize, end: usize): bool {
-  const off = <usize>op(pc, 1);
-  const n = <usize>op(pc, 2);
-  if (p + n > end) return false;
-  return memory.compare(p, PROG + off, n) == 0;
+/** Are the n bytes at a and b the same? (Literals are short: no call to memory.compare.) */
+// @ts-ignore: decorator
+@inline
+function sameBytes(a: usize, b: usize, n: usize): bool {
+  let i: usize = 0;
+  for (; i + 8 <= n; i += 8) if (load<u64>(a + i) != load<u64>(b + i)) return false;
+  for (; i < n; i++) if (load<u8>(a + i) != load<u8>(b + i)) return false;
+  return true;
 }
 
-/** The first place at or after p where the pattern from `pc` can start (end of line for the end). */
-function stopAt(pc: i32, p: usize, end: usize): usize {
+/** Does the literal of op `pc` start at p? */
+// @ts-ignore: decorator
+@inline
+function litAt(pc: i32, p: usize, end: usize): bool {
+  const n = <usize>op(pc, 2);
+  if (p + n > end) return false;
+  return sameBytes(p, PROG + <usize>op(pc, 1), n);
+}
+
+/**
+ * The first place in [p, limit) where the pattern from `pc` can start (end
+ * of line for the end), or a place at or past limit (usize.MAX_VALUE where
+ * there is none). Literals are checked up to end, whatever the limit.
+ */
+function stopAt(pc: i32, p: usize, end: usize, limit: usize): usize {
   const kind = op(pc, 0);
-  if (kind == OP_LIT) {
-    // A delimiter followed by a space in the pattern counts only where blanks follow it (": " is not the ':' of "a:0").
-    const first = load<u8>(PROG + <usize>op(pc, 1));
-    const n = <usize>op(pc, 2);
-    const blankAfter = op(pc + 1, 0) == OP_WS;
-    for (let q = p; q < end; q++) {
-      if (load<u8>(q) != first || !litAt(pc, q, end)) continue;
-      if (blankAfter && (q + n >= end || !isBlank(load<u8>(q + n)))) continue;
-      return q;
-    }
-    return usize.MAX_VALUE;
-  }
-  if (kind == OP_WS) {
-    for (let q = p; q < end; q++) if (isBlank(load<u8>(q))) return q;
-    return usize.MAX_VALUE;
-  }
+  if (kind == OP_LIT) return litStop(pc, p, end, limit, false);
+  if (kind == OP_WS) return blankAt(p, limit);
   if (kind == OP_OPT) {
-    // Either the optional segment's start, or what follows it.
-    const a = stopAt(pc + 1, p, end);
-    const b = stopAt(op(pc, 1), p, end);
+    // Either the optional segment's start or what follows it, whichever comes first:
+    // what follows is searched first, so the segment's start is looked for only before it.
+    const b = stopAt(op(pc, 1), p, end, limit);
+    const a = stopAt(pc + 1, p, end, b < limit ? b : limit);
     return a < b ? a : b;
   }
-  if (kind == OP_OPT_END) return stopAt(pc + 1, p, end);
+  if (kind == OP_OPT_END) return stopAt(pc + 1, p, end, limit);
   return end; // OP_END: the rest of the line
 }
 
+const ONES: u64 = 0x0101010101010101;
+const SPACES: u64 = 0x2020202020202020;
+const TABS: u64 = 0x0909090909090909;
+
+/** The first space or tab in [p, limit), or usize.MAX_VALUE. */
+function blankAt(p: usize, limit: usize): usize {
+  let q = p;
+  if (ASC_FEATURE_SIMD) {
+    const sp = i8x16.splat(0x20);
+    const tab = i8x16.splat(0x09);
+    for (; q < limit; q += 16) {
+      const v = v128.load(q);
+      let m = i8x16.bitmask(v128.or(i8x16.eq(v, sp), i8x16.eq(v, tab)));
+      const left = limit - q;
+      if (left < 16) m &= (1 << <u32>left) - 1;
+      if (m) return q + <usize>ctz(m);
+    }
+    return usize.MAX_VALUE;
+  }
+  for (; q + 8 <= limit; q += 8) {
+    const x = load<u64>(q);
+    const m = zeroBytes(x ^ SPACES) | zeroBytes(x ^ TABS);
+    if (m) return q + <usize>(ctz(m) >> 3);
+  }
+  for (; q < limit; q++) if (isBlank(load<u8>(q))) return q;
+  return usize.MAX_VALUE;
+}
+
+// litCandidate's answer for a place that is not a stop: go on.
+const NOT_HERE: usize = 0;
+
+/**
+ * What a candidate c for litStop is: c itself where the literal of op `pc`
+ * (n bytes) starts there, usize.MAX_VALUE for a blank in a word, else NOT_HERE.
+ */
+// @ts-ignore: decorator
+@inline
+function litCandidate(pc: i32, c: usize, n: usize, end: usize, blankAfter: bool, word: bool): usize {
+  if (word && isBlank(load<u8>(c))) return usize.MAX_VALUE;
+  if (!litAt(pc, c, end)) return NOT_HERE;
+  // A delimiter followed by a space in the pattern counts only where blanks follow it (": " is not the ':' of "a:0").
+  if (blankAfter && (c + n >= end || !isBlank(load<u8>(c + n)))) return NOT_HERE;
+  return c;
+}
+
+/**
+ * Where the literal of op `pc` first starts in [p, limit), or usize.MAX_VALUE.
+ * `word`: usize.MAX_VALUE as well if a blank comes first (a literal never
+ * starts with one). Candidates for its first byte (and blanks, for a word)
+ * are found 16 bytes at a time (SIMD) or 8 (scalar).
+ */
+function litStop(pc: i32, p: usize, end: usize, limit: usize, word: bool): usize {
+  const first = load<u8>(PROG + <usize>op(pc, 1));
+  const n = <usize>op(pc, 2);
+  const blankAfter = op(pc + 1, 0) == OP_WS;
+  let q = p;
+  if (ASC_FEATURE_SIMD) {
+    const fv = i8x16.splat(first);
+    const sp = i8x16.splat(word ? 0x20 : first);
+    const tab = i8x16.splat(word ? 0x09 : first);
+    for (; q < limit; q += 16) {
+      const v = v128.load(q);
+      let m = i8x16.bitmask(v128.or(i8x16.eq(v, fv), v128.or(i8x16.eq(v, sp), i8x16.eq(v, tab))));
+      const left = limit - q;
+      if (left < 16) m &= (1 << <u32>left) - 1;
+      while (m) {
+        const r = litCandidate(pc, q + <usize>ctz(m), n, end, blankAfter, word);
+        if (r != NOT_HERE) return r;
+        m &= m - 1;
+      }
+    }
+    return usize.MAX_VALUE;
+  }
+  const fx = ONES * <u64>first;
+  const sx = word ? SPACES : fx;
+  const tx = word ? TABS : fx;
+  for (; q + 8 <= limit; q += 8) {
+    const x = load<u64>(q);
+    let m = zeroBytes(x ^ fx) | zeroBytes(x ^ sx) | zeroBytes(x ^ tx);
+    while (m) {
+      const r = litCandidate(pc, q + <usize>(ctz(m) >> 3), n, end, blankAfter, word);
+      if (r != NOT_HERE) return r;
+      m &= m - 1;
+    }
+  }
+  for (; q < limit; q++) {
+    const c = load<u8>(q);
+    if (c != first && !(word && isBlank(c))) continue;
+    const r = litCandidate(pc, q, n, end, blankAfter, word);
+    if (r != NOT_HERE) return r;
+  }
+  return usize.MAX_VALUE;
+}
+
 let capCount = 0;
+
+/** Whether the last timestamp field typedEnd accepted had a time (not a nil "-"). */
+let tsRead = false;
 
 /** Where a field of kind `k` (a timestamp, a PRI, structured data, or a flagged field) at p ends, or usize.MAX_VALUE. */
 function typedEnd(pc: i32, k: i32, p: usize, end: usize): usize {
@@ -123,7 +226,8 @@ function typedEnd(pc: i32, k: i32, p: usize, end: usize): usize {
   if (kind == KIND_TS) {
     // Layouts may hold spaces: the layout says how long it is.
     const l = PROG + <usize>op(pc, 2);
-    const e = parseLayout(l, l + <usize>op(pc, 3), p, end, false);
+    const e = parseLayout(pc, l, l + <usize>op(pc, 3), p, end);
+    tsRead = e != 0;
     if (e != 0) return e;
     if ((k & FLAG_NIL) != 0 && p < end && load<u8>(p) == 0x2d) return p + 1;
     return usize.MAX_VALUE;
@@ -137,27 +241,15 @@ function typedEnd(pc: i32, k: i32, p: usize, end: usize): usize {
     return e == 0 ? usize.MAX_VALUE : e;
   }
   if ((k & FLAG_WORD) != 0) return wordEnd(pc, p, end);
-  return stopAt(pc + 1, p, end);
+  return stopAt(pc + 1, p, end, end);
 }
 
-/** A field without blanks: stopAt, but giving up at the first blank (a literal never starts with one). */
+/** A field without blanks: stopAt, but giving up at the first blank. */
 function wordEnd(pc: i32, p: usize, end: usize): usize {
-  if (op(pc + 1, 0) != OP_LIT) {
-    const stop = stopAt(pc + 1, p, end);
-    if (stop != usize.MAX_VALUE) for (let q = p; q < stop; q++) if (isBlank(load<u8>(q))) return usize.MAX_VALUE;
-    return stop;
-  }
-  const first = load<u8>(PROG + <usize>op(pc + 1, 1));
-  const n = <usize>op(pc + 1, 2);
-  const blankAfter = op(pc + 2, 0) == OP_WS;
-  for (let q = p; q < end; q++) {
-    const c = load<u8>(q);
-    if (isBlank(c)) return usize.MAX_VALUE;
-    if (c != first || !litAt(pc + 1, q, end)) continue;
-    if (blankAfter && (q + n >= end || !isBlank(load<u8>(q + n)))) continue;
-    return q;
-  }
-  return usize.MAX_VALUE;
+  if (op(pc + 1, 0) == OP_LIT) return litStop(pc + 1, p, end, end, true);
+  const stop = stopAt(pc + 1, p, end, end);
+  if (stop != usize.MAX_VALUE && blankAt(p, stop) != usize.MAX_VALUE) return usize.MAX_VALUE;
+  return stop;
 }
 
 /** Match the program against [p, end); the captures are left in the cap arrays. */
@@ -184,7 +276,7 @@ function run(p: usize, end: usize): bool {
     } else if (kind == OP_FIELD) {
       // Plain fields stop where the pattern goes on; typed ones are as long as they read (typedEnd).
       const k = op(pc, 1);
-      const stop = k == KIND_TS || k >= KIND_PRI ? typedEnd(pc, k, p, end) : stopAt(pc + 1, p, end);
+      const stop = k == KIND_TS || k >= KIND_PRI ? typedEnd(pc, k, p, end) : stopAt(pc + 1, p, end, end);
       if (stop == usize.MAX_VALUE || capCount == MAX_CAPS) ok = false;
       else {
         const i = <usize>capCount << 2;
@@ -192,6 +284,12 @@ function run(p: usize, end: usize): bool {
         store<i32>(capOp + i, pc);
         store<u32>(capStart + i, <u32>p);
         store<u32>(capEnd + i, <u32>stop);
+        if ((k & KIND_MASK) == KIND_TS) {
+          const t = capTs + (i << 2);
+          store<i64>(t, tsSeconds);
+          store<u32>(t, tsFrac, 8);
+          store<i32>(t, tsRead ? tsFracDigits : -1, 12);
+        }
         p = stop;
         pc++;
       }
@@ -244,11 +342,80 @@ function digits(p: usize, end: usize, min: i32, max: i32): i64 {
   return n < min ? -1 : v;
 }
 
+// The last timestamp text each layout read, with the bytes after it that
+// the layout looked at: lines come in runs with the same time, and the same
+// bytes read with the same layout (and clock and zone) give the same time.
+// A slot per timestamp op (by its index), so alternatives keep one each.
+const KEPT_SLOTS = 8;
+const KEPT_CAP: usize = 48; // text and lookahead
+const SLOT: usize = 96; // layout u32 (0: none), layout end u32, bytes compared u32, text length u32,
+// seconds i64, fraction u32, fraction digits i32, the text (KEPT_CAP + 8 for whole-word copies), lookahead u32
+const kept: usize = memory.data(KEPT_SLOTS * <i32>SLOT, 8);
+
+/** Forget the kept timestamps: a new program, clock or zone (index.ts calls it). */
+export function resetLayoutCache(): void {
+  for (let i = 0; i < KEPT_SLOTS; i++) store<u32>(kept + <usize>i * SLOT, 0);
+}
+
 /**
- * Read a timestamp at p with the layout at [l, le) (not past end); sets the
- * timestamp and returns where it ended, or 0. `whole`: it must end at end.
+ * How many bytes past the text a layout reads: the byte that stops the last
+ * field, and one more for %.f and %z (a '.' or a ':' not followed by digits).
  */
-function parseLayout(l: usize, le: usize, p: usize, end: usize, whole: bool): usize {
+function lookahead(l: usize, le: usize): usize {
+  for (let q = l; q + 1 < le; q++) {
+    if (load<u8>(q) != 0x25) continue;
+    const t = load<u8>(q + 1);
+    if (t == 0x2e || t == 0x7a) return 2;
+  }
+  return 1;
+}
+
+/** One or two digits at p (digits(p, end, 1, 2) unrolled): the value, or -1. Sets numEnd. */
+// @ts-ignore: decorator
+@inline
+function digits2(p: usize, end: usize): i64 {
+  const a = p < end ? <u32>load<u8>(p) - 48 : 10;
+  if (a > 9) { numEnd = p; return -1; }
+  const b = p + 1 < end ? <u32>load<u8>(p + 1) - 48 : 10;
+  if (b > 9) { numEnd = p + 1; return <i64>a; }
+  numEnd = p + 2;
+  return <i64>(a * 10 + b);
+}
+
+/**
+ * Read a timestamp at p with the layout at [l, le) (not past end) of op
+ * `pc`; sets the timestamp and returns where it ended, or 0.
+ */
+function parseLayout(pc: i32, l: usize, le: usize, p: usize, end: usize): usize {
+  const k = kept + <usize>(pc & (KEPT_SLOTS - 1)) * SLOT;
+  const same = <usize>load<u32>(k) == l && <usize>load<u32>(k, 4) == le;
+  if (same) {
+    const n = <usize>load<u32>(k, 8);
+    if (p + n <= end && sameBytes(p, k + 32, n)) {
+      setTimestamp(load<i64>(k, 16), load<u32>(k, 24), load<i32>(k, 28));
+      return p + <usize>load<u32>(k, 12);
+    }
+  }
+  const e = readLayout(l, le, p, end);
+  if (e == 0) return 0;
+  const look = same ? <usize>load<u32>(k, 88) : lookahead(l, le);
+  const n = e - p + look;
+  if (n <= KEPT_CAP && p + n <= end) {
+    for (let i: usize = 0; i < n; i += 8) store<u64>(k + 32 + i, load<u64>(p + i));
+    store<u32>(k, <u32>l);
+    store<u32>(k, <u32>le, 4);
+    store<u32>(k, <u32>n, 8);
+    store<u32>(k, <u32>(e - p), 12);
+    store<i64>(k, tsSeconds, 16);
+    store<u32>(k, tsFrac, 24);
+    store<i32>(k, tsFracDigits, 28);
+    store<u32>(k, <u32>look, 88);
+  }
+  return e;
+}
+
+/** parseLayout without the kept time. */
+function readLayout(l: usize, le: usize, p: usize, end: usize): usize {
   let y: i64 = -1;
   let mo: i64 = 1;
   let d: i64 = 1;
@@ -278,31 +445,40 @@ function parseLayout(l: usize, le: usize, p: usize, end: usize, whole: bool): us
     const t = load<u8>(l + 1);
     l += 2;
     let v: i64 = 0;
-    if (t == 0x59) { v = digits(p, end, 4, 4); y = v; } // %Y
-    else if (t == 0x79) { v = digits(p, end, 2, 2); y = v < 69 ? 2000 + v : 1900 + v; } // %y
-    else if (t == 0x6d) { v = digits(p, end, 1, 2); mo = v; } // %m
-    else if (t == 0x64) { v = digits(p, end, 1, 2); d = v; } // %d
-    else if (t == 0x48) { v = digits(p, end, 1, 2); h = v; } // %H
-    else if (t == 0x4d) { v = digits(p, end, 1, 2); mi = v; } // %M
-    else if (t == 0x53) { v = digits(p, end, 1, 2); s = v; } // %S
-    else if (t == 0x6a) { v = digits(p, end, 1, 3); yday = v; } // %j
-    else if (t == 0x73) { v = digits(p, end, 1, 12); epoch = v; } // %s
-    else if (t == 0x66) { // %f: fraction digits
-      let q = p;
-      while (q < end && fd < 9 && <u32>load<u8>(q) - 48 <= 9) { frac = frac * 10 + (<u32>load<u8>(q) - 48); fd++; q++; }
-      if (fd == 0) return 0;
-      numEnd = q;
-    } else if (t == 0x2e) { // %.f: a '.' and fraction digits, or nothing
-      l++;
-      let q = p;
-      if (q + 1 < end && load<u8>(q) == 0x2e && <u32>load<u8>(q + 1) - 48 <= 9) {
-        q++;
+    switch (t) {
+      case 0x59: { v = digits(p, end, 4, 4); y = v; break; } // %Y
+      case 0x79: { v = digits(p, end, 2, 2); y = v < 69 ? 2000 + v : 1900 + v; break; } // %y
+      case 0x6d: { v = digits2(p, end); mo = v; break; } // %m
+      case 0x64: { v = digits2(p, end); d = v; break; } // %d
+      case 0x48: { v = digits2(p, end); h = v; break; } // %H
+      case 0x4d: { v = digits2(p, end); mi = v; break; } // %M
+      case 0x53: { v = digits2(p, end); s = v; break; } // %S
+      case 0x6a: { v = digits(p, end, 1, 3); yday = v; break; } // %j
+      case 0x73: { v = digits(p, end, 1, 12); epoch = v; break; } // %s
+      case 0x66: { // %f: fraction digits
+        let q = p;
         while (q < end && fd < 9 && <u32>load<u8>(q) - 48 <= 9) { frac = frac * 10 + (<u32>load<u8>(q) - 48); fd++; q++; }
+        if (fd == 0) return 0;
+        numEnd = q;
+        break;
       }
-      numEnd = q;
-    } else if (t == 0x62 || t == 0x61) { // %b month, %a weekday: three letters
-      if (p + 3 > end) return 0;
-      if (t == 0x62) {
+      case 0x2e: { // %.f: a '.' and fraction digits, or nothing
+        l++;
+        let q = p;
+        if (q + 1 < end && load<u8>(q) == 0x2e && <u32>load<u8>(q + 1) - 48 <= 9) {
+          q++;
+          while (q < end && fd < 9 && <u32>load<u8>(q) - 48 <= 9) { frac = frac * 10 + (<u32>load<u8>(q) - 48); fd++; q++; }
+        }
+        numEnd = q;
+        break;
+      }
+      case 0x61: { // %a weekday: three letters
+        if (p + 3 > end) return 0;
+        numEnd = p + 3;
+        break;
+      }
+      case 0x62: { // %b month: three letters
+        if (p + 3 > end) return 0;
         let m = -1;
         const a = load<u8>(p) | 0x20;
         const b = load<u8>(p + 1) | 0x20;
@@ -313,33 +489,38 @@ function parseLayout(l: usize, le: usize, p: usize, end: usize, whole: bool): us
         }
         if (m < 0) return 0;
         mo = m;
+        numEnd = p + 3;
+        break;
       }
-      numEnd = p + 3;
-    } else if (t == 0x7a) { // %z: Z, +hh, +hhmm, +hh:mm
-      if (p < end && (load<u8>(p) | 0x20) == 0x7a) { hasOffset = true; numEnd = p + 1; }
-      else {
-        if (p >= end) return 0;
-        const sign = load<u8>(p);
-        if (sign != 0x2b && sign != 0x2d) return 0;
-        const hh = digits(p + 1, end, 2, 2);
-        if (hh < 0) return 0;
-        let q = numEnd;
-        let mm: i64 = 0;
-        if (q < end && load<u8>(q) == 0x3a) q++;
-        const m2 = digits(q, end, 2, 2);
-        if (m2 >= 0) mm = m2;
-        else numEnd = q;
-        offset = (hh * 3600 + mm * 60) * (sign == 0x2d ? -1 : 1);
-        hasOffset = true;
+      case 0x7a: { // %z: Z, +hh, +hhmm, +hh:mm
+        if (p < end && (load<u8>(p) | 0x20) == 0x7a) { hasOffset = true; numEnd = p + 1; }
+        else {
+          if (p >= end) return 0;
+          const sign = load<u8>(p);
+          if (sign != 0x2b && sign != 0x2d) return 0;
+          const hh = digits(p + 1, end, 2, 2);
+          if (hh < 0) return 0;
+          let q = numEnd;
+          let mm: i64 = 0;
+          if (q < end && load<u8>(q) == 0x3a) q++;
+          const m2 = digits(q, end, 2, 2);
+          if (m2 >= 0) mm = m2;
+          else numEnd = q;
+          offset = (hh * 3600 + mm * 60) * (sign == 0x2d ? -1 : 1);
+          hasOffset = true;
+        }
+        break;
       }
-    } else if (t == 0x25) {
-      if (p >= end || load<u8>(p) != 0x25) return 0;
-      numEnd = p + 1;
-    } else return 0;
+      case 0x25: {
+        if (p >= end || load<u8>(p) != 0x25) return 0;
+        numEnd = p + 1;
+        break;
+      }
+      default: return 0;
+    }
     if (v < 0) return 0;
     p = numEnd;
   }
-  if (whole && p != end) return 0;
   let utc: i64;
   if (epoch != i64.MIN_VALUE) utc = epoch;
   else {
@@ -368,6 +549,7 @@ let nowSeconds: i64 = 0;
 export function setClock(year: i32, now: f64): void {
   defaultYear = year;
   nowSeconds = <i64>now;
+  resetLayoutCache();
 }
 
 /** extractPattern's result for a line the pattern does not match (an error code of emit(), apart from json.ts's). */
@@ -403,12 +585,10 @@ export function extractPattern(p: usize, end: usize): i32 {
     else if (kind == KIND_MSG && msg < 0) msg = i;
   }
   putTsKey();
-  if (ts >= 0) {
-    const c = <usize>ts << 2;
-    const pc = load<i32>(capOp + c);
-    const l = PROG + <usize>op(pc, 2);
-    if (parseLayout(l, l + <usize>op(pc, 3), <usize>load<u32>(capStart + c), <usize>load<u32>(capEnd + c), true)) putTimestamp();
-    else putNull();
+  const t = ts >= 0 ? capTs + (<usize>ts << 4) : 0;
+  if (t != 0 && load<i32>(t, 12) >= 0) {
+    setTimestamp(load<i64>(t), load<u32>(t, 8), load<i32>(t, 12));
+    putTimestamp();
   } else putNull();
   if (lv >= 0) {
     const c = <usize>lv << 2;

@@ -6,6 +6,13 @@ const ONES: u64 = 0x0101010101010101;
 const HIGHS: u64 = 0x8080808080808080;
 const LFS: u64 = 0x0a0a0a0a0a0a0a0a;
 
+/** The high bit of each zero byte of x (exact per byte: no borrow across bytes). */
+// @ts-ignore: decorator
+@inline
+export function zeroBytes(x: u64): u64 {
+  return ~(((x & ~HIGHS) + ~HIGHS) | x) & HIGHS;
+}
+
 /** Address of the first LF in [p, end), or `end` if there is none. */
 // @ts-ignore: decorator
 @inline
@@ -52,10 +59,7 @@ export function countNewlines(p: usize, end: usize): u32 {
     }
   } else {
     while (p + 8 <= end) {
-      const x = load<u64>(p) ^ LFS;
-      // Exact per-byte zero test (no borrow across bytes).
-      const t = ~(((x & ~HIGHS) + ~HIGHS) | x) & HIGHS;
-      n += <u32>popcnt(t);
+      n += <u32>popcnt(zeroBytes(load<u64>(p) ^ LFS));
       p += 8;
     }
   }

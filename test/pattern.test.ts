@@ -129,6 +129,28 @@ test('timestamps with layouts: %Y %m %d %H %M %S %f %b %a %y %j %z %s, zones, li
   assert.equal(parseBuffer('[2024-13-01 00:00:00] x\n', { format: { pattern: '[%{@ts:%Y-%m-%d %H:%M:%S}] %{@msg}' } }).records()[0].error, 'no match');
 });
 
+test('a time kept from the line before is used only where the layout would read the same: same text, same bytes after it, same pattern and zone', () => {
+  for (const flavor of ['simd', 'scalar'] as const) {
+    const slots = (r: LogRecord) => JSON.stringify([r.ts, r.level, r.msg, r.fields, r.error]);
+    const each = (lines: string[], pattern: string) => lines.map((l) => slots(parseBuffer(l + '\n', { format: { pattern } }, { flavor }).records()[0]));
+    const together = (lines: string[], pattern: string, tz?: string) => parseBuffer(lines.join('\n') + '\n', { format: { pattern }, tz }, { flavor }).records().map(slots);
+    // Runs of one time, where what follows the time is read by the layout (%.f, %z, digits) or not.
+    const cases: [string, string[]][] = [
+      ['%{@ts:%Y-%m-%d %H:%M:%S%.f} %{m}', ['2024-05-01 00:00:00 a', '2024-05-01 00:00:00 a', '2024-05-01 00:00:00.x e', '2024-05-01 00:00:00.5 c', '2024-05-01 00:00:00.5 c', '2024-05-01 00:00:00.5x f']],
+      ['%{@ts:%Y-%m-%d %H:%M:%S%z}|%{m}', ['2024-05-01 00:00:00+05|a', '2024-05-01 00:00:00+05|a', '2024-05-01 00:00:00+053|b', '2024-05-01 00:00:00+0530|c', '2024-05-01 00:00:00+05:|d', '2024-05-01 00:00:00+05:30|e']],
+      ['%{@ts:%s}|%{m}', ['17|a', '17|a', '171|b', '17', '17|c']],
+      ['%{@ts:%b %d %H:%M:%S}|%{m}', ['Jun 14 15:16:01|a', 'Jun 14 15:16:01|a', 'Jun 14 15:16:01', 'Jun 14 15:16:012|c', 'Jun  4 15:16:01|d']],
+    ];
+    for (const [pattern, lines] of cases) assert.deepEqual(together(lines, pattern), each(lines, pattern), `${flavor} ${pattern}`);
+    // The same core, a new pattern whose layout sits where the last one's did, or a new zone: read anew.
+    const lines = ['2024-05-01 a', '2024-05-01 b'];
+    const times = (pattern: string, tz?: string) => together(lines, pattern, tz).map((r) => JSON.parse(r)[0]);
+    assert.deepEqual(times('%{@ts:%Y-%m-%d} %{m}'), ['2024-05-01T00:00:00Z', '2024-05-01T00:00:00Z']);
+    assert.deepEqual(times('%{@ts:%Y-%d-%m} %{m}'), ['2024-01-05T00:00:00Z', '2024-01-05T00:00:00Z']);
+    assert.deepEqual(times('%{@ts:%Y-%d-%m} %{m}', '+02:00'), ['2024-01-04T22:00:00Z', '2024-01-04T22:00:00Z']);
+  }
+});
+
 test('a pattern that does not compile says which column and why', () => {
   const cases: [string, RegExp][] = [
     ['%{a}%{b}', /column 5: two fields/],
