@@ -217,6 +217,11 @@ function litStop(pc: i32, p: usize, end: usize, limit: usize, word: bool): usize
 
 let capCount = 0;
 
+// The first capture of a timestamp, of a level (or PRI) and of a message, or -1.
+let tsCap = -1;
+let levelCap = -1;
+let msgCap = -1;
+
 /** Whether the last timestamp field typedEnd accepted had a time (not a nil "-"). */
 let tsRead = false;
 
@@ -257,6 +262,9 @@ function run(p: usize, end: usize): bool {
   let pc = 0;
   let depth = 0;
   capCount = 0;
+  tsCap = -1;
+  levelCap = -1;
+  msgCap = -1;
   for (;;) {
     const kind = op(pc, 0);
     let ok = true;
@@ -276,22 +284,31 @@ function run(p: usize, end: usize): bool {
     } else if (kind == OP_FIELD) {
       // Plain fields stop where the pattern goes on; typed ones are as long as they read (typedEnd).
       const k = op(pc, 1);
-      const stop = k == KIND_TS || k >= KIND_PRI ? typedEnd(pc, k, p, end) : stopAt(pc + 1, p, end, end);
+      const plain = k < KIND_PRI && k != KIND_TS;
+      const stop = plain ? stopAt(pc + 1, p, end, end) : typedEnd(pc, k, p, end);
       if (stop == usize.MAX_VALUE || capCount == MAX_CAPS) ok = false;
       else {
         const i = <usize>capCount << 2;
-        capCount++;
         store<i32>(capOp + i, pc);
         store<u32>(capStart + i, <u32>p);
         store<u32>(capEnd + i, <u32>stop);
-        if ((k & KIND_MASK) == KIND_TS) {
+        const kind = k & KIND_MASK;
+        if (kind == KIND_TS) {
           const t = capTs + (i << 2);
           store<i64>(t, tsSeconds);
           store<u32>(t, tsFrac, 8);
           store<i32>(t, tsRead ? tsFracDigits : -1, 12);
-        }
+          if (tsCap < 0) tsCap = capCount;
+        } else if ((kind == KIND_LEVEL || kind == KIND_PRI) && levelCap < 0) levelCap = capCount;
+        else if (kind == KIND_MSG && msgCap < 0) msgCap = capCount;
+        capCount++;
         p = stop;
         pc++;
+        // A literal that a plain field stopped at is known to be there (litStop checked it).
+        if (plain && op(pc, 0) == OP_LIT) {
+          p += <usize>op(pc, 2);
+          pc++;
+        }
       }
     } else if (kind == OP_OPT) {
       if (depth == MAX_DEPTH) return false;
@@ -313,6 +330,9 @@ function run(p: usize, end: usize): bool {
       const d = <usize>depth << 2;
       p = <usize>load<u32>(optPos + d);
       capCount = load<i32>(optCaps + d);
+      if (tsCap >= capCount) tsCap = -1;
+      if (levelCap >= capCount) levelCap = -1;
+      if (msgCap >= capCount) msgCap = -1;
       pc = load<i32>(optNext + d);
     }
   }
@@ -623,15 +643,9 @@ export function extractPattern(p: usize, end: usize): i32 {
     putByte(0x7d);
     return PATTERN_NO_MATCH;
   }
-  let ts = -1;
-  let lv = -1;
-  let msg = -1;
-  for (let i = 0; i < capCount; i++) {
-    const kind = op(load<i32>(capOp + (<usize>i << 2)), 1) & KIND_MASK;
-    if (kind == KIND_TS && ts < 0) ts = i;
-    else if ((kind == KIND_LEVEL || kind == KIND_PRI) && lv < 0) lv = i;
-    else if (kind == KIND_MSG && msg < 0) msg = i;
-  }
+  const ts = tsCap;
+  const lv = levelCap;
+  const msg = msgCap;
   putTsKey();
   const t = ts >= 0 ? capTs + (<usize>ts << 4) : 0;
   if (t != 0 && load<i32>(t, 12) >= 0) {
