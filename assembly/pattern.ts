@@ -217,6 +217,11 @@ function litStop(pc: i32, p: usize, end: usize, limit: usize, word: bool): usize
 
 let capCount = 0;
 
+// The first capture of a timestamp, of a level (or PRI) and of a message, or -1.
+let tsCap = -1;
+let levelCap = -1;
+let msgCap = -1;
+
 /** Whether the last timestamp field typedEnd accepted had a time (not a nil "-"). */
 let tsRead = false;
 
@@ -257,6 +262,9 @@ function run(p: usize, end: usize): bool {
   let pc = 0;
   let depth = 0;
   capCount = 0;
+  tsCap = -1;
+  levelCap = -1;
+  msgCap = -1;
   for (;;) {
     const kind = op(pc, 0);
     let ok = true;
@@ -276,22 +284,31 @@ function run(p: usize, end: usize): bool {
     } else if (kind == OP_FIELD) {
       // Plain fields stop where the pattern goes on; typed ones are as long as they read (typedEnd).
       const k = op(pc, 1);
-      const stop = k == KIND_TS || k >= KIND_PRI ? typedEnd(pc, k, p, end) : stopAt(pc + 1, p, end, end);
+      const plain = k < KIND_PRI && k != KIND_TS;
+      const stop = plain ? stopAt(pc + 1, p, end, end) : typedEnd(pc, k, p, end);
       if (stop == usize.MAX_VALUE || capCount == MAX_CAPS) ok = false;
       else {
         const i = <usize>capCount << 2;
-        capCount++;
         store<i32>(capOp + i, pc);
         store<u32>(capStart + i, <u32>p);
         store<u32>(capEnd + i, <u32>stop);
-        if ((k & KIND_MASK) == KIND_TS) {
+        const kind = k & KIND_MASK;
+        if (kind == KIND_TS) {
           const t = capTs + (i << 2);
           store<i64>(t, tsSeconds);
           store<u32>(t, tsFrac, 8);
           store<i32>(t, tsRead ? tsFracDigits : -1, 12);
-        }
+          if (tsCap < 0) tsCap = capCount;
+        } else if ((kind == KIND_LEVEL || kind == KIND_PRI) && levelCap < 0) levelCap = capCount;
+        else if (kind == KIND_MSG && msgCap < 0) msgCap = capCount;
+        capCount++;
         p = stop;
         pc++;
+        // A literal that a plain field stopped at is known to be there (litStop checked it).
+        if (plain && op(pc, 0) == OP_LIT) {
+          p += <usize>op(pc, 2);
+          pc++;
+        }
       }
     } else if (kind == OP_OPT) {
       if (depth == MAX_DEPTH) return false;
@@ -313,6 +330,9 @@ function run(p: usize, end: usize): bool {
       const d = <usize>depth << 2;
       p = <usize>load<u32>(optPos + d);
       capCount = load<i32>(optCaps + d);
+      if (tsCap >= capCount) tsCap = -1;
+      if (levelCap >= capCount) levelCap = -1;
+      if (msgCap >= capCount) msgCap = -1;
       pc = load<i32>(optNext + d);
     }
   }
@@ -344,12 +364,14 @@ function digits(p: usize, end: usize, min: i32, max: i32): i64 {
 
 // The last timestamp text each layout read, with the bytes after it that
 // the layout looked at: lines come in runs with the same time, and the same
-// bytes read with the same layout (and clock and zone) give the same time.
-// A slot per timestamp op (by its index), so alternatives keep one each.
+// bytes read with the same layout (and clock and zone) give the same time;
+// where only the digits of a fraction differ (as many, and digits), the
+// same time with that fraction. A slot per timestamp op (by its index), so
+// alternatives keep one each.
 const KEPT_SLOTS = 8;
 const KEPT_CAP: usize = 48; // text and lookahead
-const SLOT: usize = 96; // layout u32 (0: none), layout end u32, bytes compared u32, text length u32,
-// seconds i64, fraction u32, fraction digits i32, the text (KEPT_CAP + 8 for whole-word copies), lookahead u32
+const SLOT: usize = 96; // layout u32 (0: none), layout end u32, bytes compared u32, text length u32, seconds i64,
+// fraction u32, fraction digits i32, the text (KEPT_CAP + 8 for whole-word copies), lookahead u32, fraction digits' span u16 u16
 const kept: usize = memory.data(KEPT_SLOTS * <i32>SLOT, 8);
 
 /** Forget the kept timestamps: a new program, clock or zone (index.ts calls it). */
@@ -390,10 +412,23 @@ function parseLayout(pc: i32, l: usize, le: usize, p: usize, end: usize): usize 
   const k = kept + <usize>(pc & (KEPT_SLOTS - 1)) * SLOT;
   const same = <usize>load<u32>(k) == l && <usize>load<u32>(k, 4) == le;
   if (same) {
+    // The same bytes, or the same but for the fraction's digits (as many, and digits).
     const n = <usize>load<u32>(k, 8);
-    if (p + n <= end && sameBytes(p, k + 32, n)) {
-      setTimestamp(load<i64>(k, 16), load<u32>(k, 24), load<i32>(k, 28));
-      return p + <usize>load<u32>(k, 12);
+    const fs = <usize>load<u16>(k, 92);
+    const fe = <usize>load<u16>(k, 94);
+    if (p + n <= end && sameBytes(p, k + 32, fs)) {
+      if (fe == fs) {
+        if (sameBytes(p, k + 32, n)) {
+          setTimestamp(load<i64>(k, 16), load<u32>(k, 24), load<i32>(k, 28));
+          return p + <usize>load<u32>(k, 12);
+        }
+      } else if (sameBytes(p + fe, k + 32 + fe, n - fe)) {
+        const frac = fractionAt(p + fs, p + fe);
+        if (frac != u32.MAX_VALUE) {
+          setTimestamp(load<i64>(k, 16), frac, load<i32>(k, 28));
+          return p + <usize>load<u32>(k, 12);
+        }
+      }
     }
   }
   const e = readLayout(l, le, p, end);
@@ -410,8 +445,37 @@ function parseLayout(pc: i32, l: usize, le: usize, p: usize, end: usize): usize 
     store<u32>(k, tsFrac, 24);
     store<i32>(k, tsFracDigits, 28);
     store<u32>(k, <u32>look, 88);
+    // One run of fraction digits may differ next time; two are compared as they are.
+    const one = fracSpans == 1;
+    store<u16>(k, <u16>(one ? fracFrom - p : 0), 92);
+    store<u16>(k, <u16>(one ? fracTo - p : 0), 94);
   }
   return e;
+}
+
+// Where readLayout read fraction digits: [fracFrom, fracTo), in fracSpans places (0 to 2: 2 is "more than one").
+let fracFrom: usize = 0;
+let fracTo: usize = 0;
+let fracSpans = 0;
+
+// @ts-ignore: decorator
+@inline
+function fractionDigits(from: usize, to: usize): void {
+  if (to == from) return;
+  fracFrom = from;
+  fracTo = to;
+  fracSpans = min(fracSpans + 1, 2);
+}
+
+/** The value of the digits [p, e), or u32.MAX_VALUE where one is not a digit. */
+function fractionAt(p: usize, e: usize): u32 {
+  let v: u32 = 0;
+  for (; p < e; p++) {
+    const d = <u32>load<u8>(p) - 48;
+    if (d > 9) return u32.MAX_VALUE;
+    v = v * 10 + d;
+  }
+  return v;
 }
 
 /** parseLayout without the kept time. */
@@ -428,6 +492,7 @@ function readLayout(l: usize, le: usize, p: usize, end: usize): usize {
   let offset: i64 = 0;
   let hasOffset = false;
   let epoch: i64 = i64.MIN_VALUE;
+  fracSpans = 0;
   while (l < le) {
     const c = load<u8>(l);
     if (c == 0x20) {
@@ -459,6 +524,7 @@ function readLayout(l: usize, le: usize, p: usize, end: usize): usize {
         let q = p;
         while (q < end && fd < 9 && <u32>load<u8>(q) - 48 <= 9) { frac = frac * 10 + (<u32>load<u8>(q) - 48); fd++; q++; }
         if (fd == 0) return 0;
+        fractionDigits(p, q);
         numEnd = q;
         break;
       }
@@ -467,7 +533,9 @@ function readLayout(l: usize, le: usize, p: usize, end: usize): usize {
         let q = p;
         if (q + 1 < end && load<u8>(q) == 0x2e && <u32>load<u8>(q + 1) - 48 <= 9) {
           q++;
+          const from = q;
           while (q < end && fd < 9 && <u32>load<u8>(q) - 48 <= 9) { frac = frac * 10 + (<u32>load<u8>(q) - 48); fd++; q++; }
+          fractionDigits(from, q);
         }
         numEnd = q;
         break;
@@ -575,15 +643,9 @@ export function extractPattern(p: usize, end: usize): i32 {
     putByte(0x7d);
     return PATTERN_NO_MATCH;
   }
-  let ts = -1;
-  let lv = -1;
-  let msg = -1;
-  for (let i = 0; i < capCount; i++) {
-    const kind = op(load<i32>(capOp + (<usize>i << 2)), 1) & KIND_MASK;
-    if (kind == KIND_TS && ts < 0) ts = i;
-    else if ((kind == KIND_LEVEL || kind == KIND_PRI) && lv < 0) lv = i;
-    else if (kind == KIND_MSG && msg < 0) msg = i;
-  }
+  const ts = tsCap;
+  const lv = levelCap;
+  const msg = msgCap;
   putTsKey();
   const t = ts >= 0 ? capTs + (<usize>ts << 4) : 0;
   if (t != 0 && load<i32>(t, 12) >= 0) {

@@ -140,6 +140,12 @@ test('a time kept from the line before is used only where the layout would read 
       ['%{@ts:%Y-%m-%d %H:%M:%S%z}|%{m}', ['2024-05-01 00:00:00+05|a', '2024-05-01 00:00:00+05|a', '2024-05-01 00:00:00+053|b', '2024-05-01 00:00:00+0530|c', '2024-05-01 00:00:00+05:|d', '2024-05-01 00:00:00+05:30|e']],
       ['%{@ts:%s}|%{m}', ['17|a', '17|a', '171|b', '17', '17|c']],
       ['%{@ts:%b %d %H:%M:%S}|%{m}', ['Jun 14 15:16:01|a', 'Jun 14 15:16:01|a', 'Jun 14 15:16:01', 'Jun 14 15:16:012|c', 'Jun  4 15:16:01|d']],
+      // Only the fraction's digits differ: as many digits, or not.
+      ['%{@ts:%Y-%m-%d %H:%M:%S,%f} - %{m}', ['2024-05-01 00:00:00,004 - a', '2024-05-01 00:00:00,007 - a', '2024-05-01 00:00:00,0071 - a', '2024-05-01 00:00:00,00x - a',
+        '2024-05-01 00:00:00,123456789 - a', '2024-05-01 00:00:00,987654321 - a', '2024-05-01 00:00:00,1234567891 - a', '2024-05-01 00:00:01,987654321 - a']],
+      ['[%{@ts:%a %b %d %H:%M:%S%.f %Y}] %{m}', ['[Tue Dec 04 00:00:00.644566 2012] a', '[Tue Dec 04 00:00:00.123456 2012] a', '[Tue Dec 04 00:00:00.123456 2013] a',
+        '[Tue Dec 04 00:00:00 2013] a', '[Tue Dec 04 00:00:00.1 2013] a', '[Tue Dec 04 00:00:00.x 2013] a', '[Tue Dec 04 00:00:00.2 2013] a']],
+      ['%{@ts:%H:%M:%S.%f.%f}|%{m}', ['00:00:00.1.2|a', '00:00:00.1.3|a', '00:00:00.2.3|a']],
     ];
     for (const [pattern, lines] of cases) assert.deepEqual(together(lines, pattern), each(lines, pattern), `${flavor} ${pattern}`);
     // The same core, a new pattern whose layout sits where the last one's did, or a new zone: read anew.
