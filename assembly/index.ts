@@ -345,18 +345,7 @@ export function feed(ptr: usize, len: usize, last: bool): i32 {
       }
       inLine = false;
       if (multi != MULTI_OFF) {
-        const act = lineAction(carryBase, carryLen, lineLen, lineOff);
-        if (act == ACT_STOP) return endInput(ptr, p);
-        if (act == ACT_START) {
-          if (recOpen) flushRecord();
-          openRecord(carryBase, carryLen, lineLen, ~lineReg, lineOff);
-          keepRecordText(); // the carry buffer is the next long line's
-        } else if (act == ACT_CONT) {
-          joinGap();
-          if (mode >= MODE_CRC) recCrc = crcCombine(recCrc, ~lineReg, lineLen);
-          joinText(carryBase, carryLen, lineLen);
-        }
-        if (recOpen && act != ACT_SKIP) addGap(ending);
+        if (takeLine(carryBase, carryLen, lineLen, lineOff, ending, ~lineReg, false) == ACT_STOP) return endInput(ptr, p);
       } else if (lineLen > 0) {
         emit(carryBase, carryLen, lineLen, ~lineReg, lineOff, line, lineLen > <u64>carryLen);
       }
@@ -406,18 +395,7 @@ export function feed(ptr: usize, len: usize, last: bool): i32 {
     const n = e - p;
     if (multi != MULTI_OFF) {
       if (!room(recOpen ? recBytes : 0)) return finish(ptr, p, STATUS_OUTPUT_FULL);
-      const ext = min(n, maxRecord);
-      const act = lineAction(p, ext, <u64>n, off);
-      if (act == ACT_STOP) return endInput(ptr, p);
-      if (act == ACT_START) {
-        if (recOpen) flushRecord();
-        openRecord(p, ext, <u64>n, mode >= MODE_CRC ? ~crcUpdate(0xffffffff, p, n) : 0, off);
-      } else if (act == ACT_CONT) {
-        joinGap();
-        if (mode >= MODE_CRC) recCrc = ~crcUpdate(~recCrc, p, n);
-        joinText(p, ext, <u64>n);
-      }
-      if (recOpen && act != ACT_SKIP) addGap(nl == end ? 0 : <i32>(nl + 1 - e));
+      if (takeLine(p, min(n, maxRecord), <u64>n, off, nl == end ? 0 : <i32>(nl + 1 - e), 0, true) == ACT_STOP) return endInput(ptr, p);
     } else if (n > 0) {
       const ext = min(n, maxRecord);
       if (!room(ext)) return finish(ptr, p, STATUS_OUTPUT_FULL);
@@ -467,6 +445,28 @@ function lineAction(q: usize, n: usize, total: u64, off: u64): i32 {
   if (!start) return recOpen ? ACT_CONT : ACT_SKIP;
   skipCont = false;
   return off >= endOff && seenRecord ? ACT_STOP : ACT_START;
+}
+
+/**
+ * A whole line: its text's first `n` of `total` bytes at q, starting at file
+ * offset `off`, ended by `ending` bytes. `inWindow`: all of it is at q (its CRC
+ * is computed here); else it is in the carry buffer and `crc` is its CRC.
+ * Returns what it did (ACT_STOP: nothing, the chunk is done).
+ */
+function takeLine(q: usize, n: usize, total: u64, off: u64, ending: i32, crc: u32, inWindow: bool): i32 {
+  const act = lineAction(q, n, total, off);
+  if (act == ACT_STOP) return act;
+  if (act == ACT_START) {
+    if (recOpen) flushRecord();
+    openRecord(q, n, total, inWindow && mode >= MODE_CRC ? ~crcUpdate(0xffffffff, q, <usize>total) : crc, off);
+    if (!inWindow) keepRecordText(); // the carry buffer is the next long line's
+  } else if (act == ACT_CONT) {
+    joinGap();
+    if (mode >= MODE_CRC) recCrc = inWindow ? ~crcUpdate(~recCrc, q, <usize>total) : crcCombine(recCrc, crc, total);
+    joinText(q, n, total);
+  }
+  if (recOpen && act != ACT_SKIP) addGap(ending);
+  return act;
 }
 
 function openRecord(q: usize, n: usize, total: u64, crc: u32, off: u64): void {

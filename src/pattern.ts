@@ -30,6 +30,12 @@ export interface CompiledPattern {
   blob: Uint8Array;
   /** Field names, in order (for documentation and tests). */
   fields: string[];
+  /**
+   * The pattern cut after its timestamp, alternative by alternative (only
+   * alternatives with a %{@ts:…} outside %[ %]), or null: multiline's
+   * "timestamp" rule uses it to know a record's first line in this format.
+   */
+  timestampPrefix: string | null;
 }
 
 export const PROGRAM_BYTES = 64 << 10;
@@ -83,6 +89,15 @@ export function compilePattern(pattern: string): CompiledPattern {
   let literal = '';
   /** What the last op was, to refuse two fields with nothing between them. */
   let lastWasField = false;
+  /** Where the alternative being compiled starts, and the column after its first top-level timestamp. */
+  let altFrom = 0;
+  let tsEnd = -1;
+  const prefixes: string[] = [];
+  const endAlternative = (at: number) => {
+    if (tsEnd >= 0) prefixes.push(pattern.slice(altFrom, tsEnd));
+    altFrom = at + 2;
+    tsEnd = -1;
+  };
   const name = (n: string, column: number) => {
     if (names.has(n)) fail(pattern, column, `the field "${n}" appears twice`);
     names.add(n);
@@ -124,6 +139,7 @@ export function compilePattern(pattern: string): CompiledPattern {
       if (opens.length) fail(pattern, i, '%| separates alternatives of the whole pattern, not inside %[ %]');
       if (ops.length === 0) fail(pattern, i, 'an empty alternative');
       alternatives.push(ops);
+      endAlternative(i);
       ops = [];
       names = new Set();
       lastWasField = false;
@@ -167,6 +183,7 @@ export function compilePattern(pattern: string): CompiledPattern {
       const layout = nil ? type.slice(4) : type;
       if (layout === '') fail(pattern, i, '%{@ts:LAYOUT} needs a layout, e.g. %{@ts:%Y-%m-%d %H:%M:%S}');
       checkLayout(pattern, layout, typeColumn + (nil ? 4 : 0));
+      if (tsEnd < 0 && opens.length === 0) tsEnd = close + 1;
       op[1] = KIND.ts | (nil ? FLAG.nil : 0);
       pieces.push({ op, word: 2, bytes: Buffer.from(layout, 'utf8') });
     } else if (fieldName === '@level' || fieldName === '@msg' || fieldName === '@sd' || fieldName === '@pri') {
@@ -192,6 +209,7 @@ export function compilePattern(pattern: string): CompiledPattern {
   if (opens.length) fail(pattern, opens[opens.length - 1].column, 'this %[ is not closed with %]');
   if (ops.length === 0) fail(pattern, pattern.length - 2, 'an empty alternative');
   alternatives.push(ops);
+  endAlternative(pattern.length);
   // Every alternative but the last is an optional segment that ends the line
   // (its OP_END): when it fails the core goes on with the next one.
   const program: Op[] = [];
@@ -220,52 +238,6 @@ export function compilePattern(pattern: string): CompiledPattern {
     at += p.bytes.length;
   }
   if (at > PROGRAM_BYTES) throw createError(ErrorCodes.INVALID_OPTION, `option "format": the pattern is too long (${at} bytes compiled; at most ${PROGRAM_BYTES})`);
-  return { ops: Int32Array.from(program.flat()), blob: Buffer.concat(parts), fields };
+  return { ops: Int32Array.from(program.flat()), blob: Buffer.concat(parts), fields, timestampPrefix: prefixes.length ? prefixes.join('%|') : null };
 }
 
-/**
- * The pattern cut after its timestamp, alternative by alternative (fields
- * before %{@ts:…} stay: they stop at the literal text that follows them):
- * multiline's "timestamp" rule uses it to know a record's first line in that
- * format. Alternatives without a timestamp outside %[ %] are left out; null
- * when none has one.
- */
-export function timestampPrefix(pattern: string): string | null {
-  const cuts: string[] = [];
-  let from = 0;
-  let depth = 0;
-  let cut = -1;
-  const endAlternative = (at: number) => {
-    if (cut >= 0) cuts.push(pattern.slice(from, cut));
-    from = at + 2;
-    depth = 0;
-    cut = -1;
-  };
-  for (let i = 0; i < pattern.length;) {
-    if (pattern[i] !== '%') {
-      i++;
-      continue;
-    }
-    const next = pattern[i + 1];
-    if (next === '{') {
-      const close = pattern.indexOf('}', i);
-      if (close < 0) break;
-      if (cut < 0 && depth === 0 && pattern.startsWith('%{@ts:', i)) cut = close + 1;
-      i = close + 1;
-      continue;
-    }
-    if (next === '[') depth++;
-    else if (next === ']') depth--;
-    else if (next === '|' && depth === 0) endAlternative(i);
-    i += 2;
-  }
-  endAlternative(pattern.length);
-  if (cuts.length === 0) return null;
-  const joined = cuts.join('%|');
-  try {
-    compilePattern(joined);
-    return joined;
-  } catch {
-    return null;
-  }
-}

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { createError, ErrorCodes } from '../errors.js';
 import type { ConcreteFormat, Multiline } from '../options.js';
-import { BUILTIN_PATTERNS, compilePattern, timestampPrefix, type BuiltinPattern } from '../pattern.js';
+import { BUILTIN_PATTERNS, compilePattern, type BuiltinPattern } from '../pattern.js';
 import { offsetForLocal, type Zone } from '../tz.js';
 
 /** What the host needs from the core; test/wasm-contract.test.ts checks both builds export it. */
@@ -207,7 +207,7 @@ export class WasmCore {
       return;
     }
     const kind = m.start.startsWith('pattern:') ? 'pattern' : (m.start as 'indent' | 'timestamp');
-    const program = kind === 'pattern' ? m.start.slice(8) : kind === 'timestamp' && formatPattern !== undefined ? timestampPrefix(formatPattern) : null;
+    const program = kind === 'pattern' ? m.start.slice(8) : kind === 'timestamp' && formatPattern !== undefined ? compilePattern(formatPattern).timestampPrefix : null;
     if (program !== null && program !== this.loadedStart) {
       this.writeProgram(compilePattern(program), this.exports.startPatternPtr());
       this.loadedStart = program;

@@ -713,6 +713,11 @@ function groupLines(lines: Line[], m: RefMultiline | undefined): Line[][] {
   return groups;
 }
 
+/** Lines' bytes joined with LF. */
+function joinLines(lines: Line[]): Buffer {
+  return Buffer.concat(lines.flatMap((l, i) => (i ? [Buffer.from('\n'), l.bytes] : [l.bytes])));
+}
+
 /** The records of a whole input, as the objects JSON.parse would give for each NDJSON line. */
 export function referenceParse(input: Uint8Array, opts: RefOptions): Record<string, unknown>[] {
   const tz = opts.tz ?? 'UTC';
@@ -733,11 +738,11 @@ export function referenceParse(input: Uint8Array, opts: RefOptions): Record<stri
     // All the record's bytes, from its first line's first byte to its last line's last (line endings between included).
     const bytes = input.subarray(first.offset, last.offset + last.bytes.length);
     // Its text: the lines joined with LF, at most maxLines of them and maxBytes bytes.
-    const full = Buffer.concat(group.flatMap((l, i) => (i ? [Buffer.from('\n'), l.bytes] : [l.bytes])));
+    const full = joinLines(group);
     // Reading: empty lines count as lines; the ones kept are those before a kept non-empty line.
     const head = group.slice(0, m ? m.maxLines : group.length);
     while (head[head.length - 1].bytes.length === 0) head.pop();
-    const kept = Buffer.concat(head.flatMap((l, i) => (i ? [Buffer.from('\n'), l.bytes] : [l.bytes])));
+    const kept = joinLines(head);
     const limit = m ? Math.min(m.maxBytes, maxRecordBytes) : maxRecordBytes;
     const truncated = kept.length > limit || kept.length < full.length;
     // A cut inside a UTF-8 sequence leaves an incomplete one: U+FFFD.
