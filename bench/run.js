@@ -12,6 +12,7 @@ import { DEFAULT_DIR, ensureDataFile, warmFile } from './generate.js';
 import { CLI_PATH } from './hooks.js';
 import { LAYOUTS } from './baselines/readline-pattern.js';
 import { missing as goaccessMissing } from './baselines/goaccess.js';
+import { missing as ccMissing } from './scenarios/floor.js';
 import { machine, printReport, sizeText } from './report.js';
 
 const CHILD = fileURLToPath(new URL('child.js', import.meta.url));
@@ -36,7 +37,7 @@ fresh node process (peak RSS per scenario) and prints the tables plus the goals.
                     1 min per GiB), goaccess with all its panels (~4 min per GiB)
   --only LIST       run only the scenarios whose id contains one of the comma-separated,
                     case-insensitive substrings; ids are group/name, groups: core,
-                    formats, cli, rss, crc32c, baselines, patterns, access. e.g.
+                    formats, cli, rss, crc32c, floor, baselines, patterns, access. e.g.
                     --only baselines, --only "classic parse", --only core,crc32c,
                     --only patterns,access (the issue #5 rows and their baselines)
   --list            print the scenario ids and exit
@@ -45,7 +46,8 @@ fresh node process (peak RSS per scenario) and prints the tables plus the goals.
   --help            this text
 
 The access rows compare with goaccess (apt-get install goaccess); without it they
-print as skipped and the other rows still run.
+print as skipped and the other rows still run. The native floor rows build
+bench/floor/lf-count.c with cc; without one they are skipped the same way.
 `;
 
 function parseOptions(argv) {
@@ -126,6 +128,13 @@ function plan(opts) {
     add({ group: 'rss', name: `classic-${opts.rssSizeMiB}MiB ndjson`, label: `classic ${sizeText(opts.rssSizeMiB)} ndjson`, file: 'rss', mode: 'ndjson', workers, io: 'mmap', needs: 'hooks', ndjson: true });
   }
   add({ group: 'crc32c', name: 'alone', label: `CRC32C alone (${CRC_BUFFER_BYTES / MIB} MiB buffer in wasm)`, file: null, io: 'memory', needs: 'hooks', module: 'scenarios/crc32c.js', params: { bytes: CRC_BUFFER_BYTES } });
+  // The floor under the split goal: counting LFs and nothing else, in wasm and in C.
+  for (const io of ['mmap', 'pread']) {
+    add({ group: 'floor', name: `wasm lf count ${io}`, label: 'LF count (wasm, no worker)', file: 'classic', io, needs: 'hooks', module: 'scenarios/floor.js', params: { kind: 'wasm' } });
+  }
+  for (const [kind, io, label] of [['mmap-touch', 'mmap', 'C: map, 1 byte a page'], ['mmap-count', 'mmap', 'C: LF count'], ['pread-count', 'pread', 'C: LF count']]) {
+    add({ group: 'floor', name: `c ${kind}`, label, file: 'classic', io, needs: 'cc', module: 'scenarios/floor.js', params: { kind } });
+  }
   add({ group: 'baselines', name: 'wc -l', file: 'classic', io: 'read', module: 'baselines/wc.js' });
   add({ group: 'baselines', name: 'buffer-indexof', label: 'Buffer.indexOf line count', file: 'classic', io: 'read', module: 'baselines/indexof.js' });
   add({ group: 'baselines', name: 'readline-regex', label: 'readline + regex', file: 'classic', io: 'stream', module: 'baselines/readline-regex.js', reps: opts.slowReps });
@@ -216,13 +225,14 @@ function runChild(module, params, timeoutMs) {
   });
 }
 
-// What the planned rows need and is missing: { hooks, cli, goaccess }, each null or why.
+// What the planned rows need and is missing: { hooks, cli, goaccess, cc }, each null or why.
 async function probe(rows) {
   const needed = new Set(rows.map((row) => row.needs));
-  const missing = { hooks: null, cli: null, goaccess: null };
+  const missing = { hooks: null, cli: null, goaccess: null, cc: null };
   if (needed.has('hooks')) missing.hooks = (await runChild('hooks.js', {}, 60_000)).error ?? null;
   if (needed.has('cli')) missing.cli = fs.existsSync(CLI_PATH) ? null : `${CLI_PATH} not found`;
   if (needed.has('goaccess')) missing.goaccess = goaccessMissing();
+  if (needed.has('cc')) missing.cc = ccMissing();
   return missing;
 }
 
@@ -255,10 +265,11 @@ async function main() {
     if (why) skipped.push({ id: row.id, reason: why, group: row.group, order: row.order, label: row.label, format: specs[row.file]?.format ?? null });
     return !why;
   });
-  for (const kind of ['hooks', 'cli', 'goaccess']) {
+  for (const kind of ['hooks', 'cli', 'goaccess', 'cc']) {
     const n = skipped.filter((s) => s.reason === missing[kind]).length;
     if (n > 0) {
-      const line = `NOT RUN: ${n} ${kind === 'goaccess' ? 'goaccess row' : 'logwire scenario'}(s): ${missing[kind]}`;
+      const what = { goaccess: 'goaccess row', cc: 'native floor row' }[kind] ?? 'logwire scenario';
+      const line = `NOT RUN: ${n} ${what}(s): ${missing[kind]}`;
       notes.push(line);
       log(line);
     }

@@ -4,9 +4,9 @@
 // parses as combined on every line, and the generator is deterministic.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseBuffer } from '../src/index.js';
 
 // bench/ is plain JavaScript beside the repository's TypeScript (build/js/test -> the repository root).
@@ -65,5 +65,35 @@ test('bench generator: the same bytes every time', async () => {
     const a = await generate(format, 64 << 10);
     const b = await generate(format, 64 << 10);
     assert.ok(a.buf.equals(b.buf), format);
+  }
+});
+
+test('bench floor: the native and the wasm LF counts give the file\'s line count', async (t) => {
+  const floor = await bench('scenarios/floor.js');
+  const { buf, lines } = await generate('combined', 9 << 20); // more than two 4 MiB windows
+  const dir = mkdtempSync(join(tmpdir(), 'logwire-bench-test-'));
+  try {
+    const file = join(dir, 'combined.log');
+    writeFileSync(file, buf);
+    for (const io of ['mmap', 'pread']) {
+      const ctx = await floor.setup({ kind: 'wasm' });
+      const r = await floor.run({ file, kind: 'wasm', io }, ctx);
+      assert.equal(r.lines, lines, io);
+      assert.equal(r.bytes, buf.length, io);
+    }
+    if (floor.missing()) {
+      t.diagnostic(`native rows not checked: ${floor.missing()}`);
+      return;
+    }
+    const ctx = await floor.setup({ kind: 'mmap-count' });
+    try {
+      for (const kind of ['mmap-count', 'pread-count']) {
+        assert.equal((await floor.run({ file, kind }, ctx)).lines, lines, kind);
+      }
+    } finally {
+      rmSync(dirname(ctx.binary), { recursive: true, force: true });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
