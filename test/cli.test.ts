@@ -307,3 +307,26 @@ test('demo (npm start) runs the service on a live demo log, prints the viewer UR
     assert.equal(await exited, 0);
   }
 });
+
+test('a slow reader on a pipe gets the same bytes as a file: batch buffers are reused only once written', { timeout: 120_000 }, () => {
+  // Many small files: batches under 16 KiB, which a full pipe queues while write() still returns true.
+  const files: string[] = [];
+  const many = join(dir, 'many');
+  mkdirSync(many, { recursive: true });
+  for (let f = 0; f < 150; f++) {
+    const lines: string[] = [];
+    for (let i = 0; i < 40; i++) lines.push(`2024-05-01T00:00:${String(i % 60).padStart(2, '0')}Z [INFO] file ${f} line ${i} user=u${(f * 40 + i) % 97} pad=${'x'.repeat(40)}`);
+    const file = join(many, `f${String(f).padStart(3, "0")}.log`);
+    writeFileSync(file, lines.join('\n') + '\n');
+    files.push(file);
+  }
+  const expected = logwire(['parse', ...files]).stdout;
+  // The reader sleeps before it reads anything: the pipe fills, and writes queue in node.
+  const args = files.map((f) => `"${f}"`).join(' ');
+  const script = `"${process.execPath}" "${BIN}" parse ${args} | (sleep 1; cat)`;
+  const r = spawnSync('bash', ['-c', script], { timeout: 60_000, maxBuffer: 64 << 20 });
+  assert.equal(r.signal, null, 'the pipeline was killed (hung?)');
+  assert.equal(r.stderr.toString(), '');
+  assert.equal(r.stdout.length, expected.length);
+  assert.ok(r.stdout.equals(expected), 'the piped output differs from the output to a file');
+});

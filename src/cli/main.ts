@@ -1,6 +1,5 @@
 // The logwire command line: `logwire parse` (files or stdin to NDJSON) and
 // `logwire demo`. A user's mistake is one line on stderr and exit code 2.
-import { once } from 'node:events';
 import { fstatSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { build as buildHistogram } from 'hdr-histogram-js';
@@ -140,20 +139,6 @@ function parseParseArgs(args: string[]): ParseCli {
   };
 }
 
-/**
- * Whether stdout writes finish before write() returns (files, pipes and
- * terminals on POSIX): then a batch's buffer can go back to its worker as soon
- * as it is written. Sockets keep a reference to what they have not sent.
- */
-function stdoutIsSync(): boolean {
-  try {
-    const st = fstatSync(1);
-    return process.platform !== 'win32' && (st.isFile() || st.isFIFO() || st.isCharacterDevice());
-  } catch {
-    return false;
-  }
-}
-
 const FLAGS: Record<string, string> = {
   format: '--format', tz: '--tz', workers: '--workers', io: '--io', maxRecordBytes: '--max-record-bytes',
   multiline: '--multiline', 'multiline.start': '--multiline', 'multiline.maxLines': '--multiline-max-lines', 'multiline.maxBytes': '--multiline-max-bytes',
@@ -164,9 +149,14 @@ function flagNames(message: string): string {
   return message.replace(/option "([\w.]+)"/g, (m, name: string) => (FLAGS[name] ? FLAGS[name] : m)).replace('to maxRecordBytes', 'to --max-record-bytes');
 }
 
-/** Write to stdout, waiting when the pipe is full; a closed pipe ends the run quietly. */
-async function writeOut(buf: Uint8Array): Promise<void> {
-  if (!process.stdout.write(buf)) await once(process.stdout, 'drain');
+/**
+ * Write to stdout and wait until node has handed the bytes to the system: the
+ * batch's buffer goes back to its worker for reuse once the next batch is asked
+ * for, and a pipe or socket that is full queues a write (even one that returns
+ * true) by reference. A write error is stdout's 'error' handler's (see main).
+ */
+function writeOut(buf: Uint8Array): Promise<void> {
+  return new Promise((resolve) => { process.stdout.write(buf, () => resolve()); });
 }
 
 async function parseCommand(args: string[]): Promise<void> {
@@ -236,12 +226,12 @@ async function parseCommand(args: string[]): Promise<void> {
         pool = new WorkerPool(workers, { maxRecordBytes: cli.maxRecordBytes ?? DEFAULTS.maxRecordBytes, windowBytes: DEFAULTS.windowBytes, inflightBytes: DEFAULTS.inflightBytes });
       }
       if (!checkpoint) {
-        await printRun(parseFile(f, options, { mode, pool, fileCrc: cli.stats, recycle: stdoutIsSync() }), f, statSync(f).size);
+        await printRun(parseFile(f, options, { mode, pool, fileCrc: cli.stats, recycle: true }), f, statSync(f).size);
         continue;
       }
       for (const planned of checkpoint.plan(f)) {
         // Through the planned descriptor: the file the checkpoint speaks of, even if it is rotated meanwhile.
-        const run = parseFile(`/proc/self/fd/${planned.fd}`, { ...options, fileName: planned.path }, { mode, pool, fileCrc: cli.stats, recycle: stdoutIsSync(), start: planned.start, wholeLines: true });
+        const run = parseFile(`/proc/self/fd/${planned.fd}`, { ...options, fileName: planned.path }, { mode, pool, fileCrc: cli.stats, recycle: true, start: planned.start, wholeLines: true });
         await printRun(run, planned.path, fstatSync(planned.fd).size, (batch) => checkpoint!.written(planned, batch));
         checkpoint.finished(planned, run.stats);
       }
