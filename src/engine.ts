@@ -203,8 +203,12 @@ export class StreamFeeder {
     core.exports.begin(offset, line, -1, 0);
   }
 
-  /** Feed one piece; `last` on the final call (an empty piece is fine). */
-  *push(data: Uint8Array, last: boolean): Generator<Output> {
+  /**
+   * Feed one piece; `last` on the final call (an empty piece is fine).
+   * `flush`: hand out what the piece gave at once (a live stream), instead of
+   * gathering up to FLUSH_BYTES of output.
+   */
+  *push(data: Uint8Array, last: boolean, flush = false): Generator<Output> {
     const x = this.core.exports;
     const cap = this.core.inputSize;
     let off = 0;
@@ -225,7 +229,7 @@ export class StreamFeeder {
       off += n;
     } while (off < data.length);
     const pending = x.outputLength() > 0 || x.recordCount() > this.emitted;
-    if (x.outputLength() >= FLUSH_BYTES || (last && pending)) yield this.take();
+    if (x.outputLength() >= FLUSH_BYTES || ((last || flush) && pending)) yield this.take();
   }
 
   private take(): Output {

@@ -205,9 +205,17 @@ export function parseFile(path: string, options: ParseOptions = {}, internal: In
   return { stats, [Symbol.asyncIterator]: () => run() };
 }
 
+/** How long `auto` waits for more of a slow stream before it decides from the lines it has. */
+const STREAM_DETECT_WAIT_MS = 500;
+/** The sample `auto` decides from (the whole stream when it is shorter). */
+const STREAM_SAMPLE_BYTES = 65536;
+
 /**
  * Parse a byte stream (stdin, a pipe, a socket) on the calling thread.
- * Lines may be split across the stream's chunks.
+ * Lines may be split across the stream's chunks. Records are handed out as
+ * each chunk is parsed, so a slow stream (`tail -f | …`) is not held back;
+ * with format `auto`, the first records wait until 64 KiB have come, the
+ * stream ends, or 0.5 s have passed since the first whole line came.
  */
 export function parseStream(readable: Readable | AsyncIterable<Uint8Array | string>, options: ParseOptions = {}, internal: InternalOptions = {}): ParseRun {
   if (!readable || typeof (readable as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function') {
@@ -216,54 +224,95 @@ export function parseStream(readable: Readable | AsyncIterable<Uint8Array | stri
   const o = resolveOptions(options);
   const stats: ParseStats = { format: null, io: 'stream', workers: 1, bytes: 0, records: 0, lines: 0, crc: null, shrunkTo: null, batchMs: [] };
   async function* run(): AsyncGenerator<RecordBatch> {
+    const aborted = () => createError(ErrorCodes.ABORTED, 'parse aborted');
+    if (o.signal?.aborted) throw aborted();
     const { core, release } = acquireCore(o.maxRecordBytes, internal);
+    const source = (readable as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]();
     let feeder: StreamFeeder | null = null;
     let head: Buffer[] = [];
     let headBytes = 0;
+    let detectBy = Infinity; // when `auto` stops waiting for a full sample: 0.5 s after the first whole line
     const start = (whole: boolean) => {
       const sample = Buffer.concat(head);
-      const format = chooseFormat(o, core, sample, whole);
+      const format = chooseFormat(o, core, sample.subarray(0, STREAM_SAMPLE_BYTES), whole);
       stats.format = format;
       core.setZone(o.zone);
       core.configure(format, 'ndjson', o.fileName ?? '-', { levelRaw: o.levelRaw, multiline: o.multiline });
       feeder = new StreamFeeder(core);
+      head = [];
+      return sample;
     };
     const emit = function* (data: Uint8Array, last: boolean) {
-      for (const out of feeder!.push(data, last)) {
+      for (const out of feeder!.push(data, last, true)) {
         stats.records += out.records;
         stats.batchMs.push(out.parseMs);
         yield new RecordBatch(out.ndjson, out.records, out.through);
       }
     };
+    // The next piece; or 'wait' when `auto` should decide now, or on abort (the read stays in flight).
+    let inflight: Promise<IteratorResult<Uint8Array | string>> | null = null;
+    let stopWaiting: (() => void) | null = null;
+    const onAbort = () => stopWaiting?.();
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    const next = async (): Promise<IteratorResult<Uint8Array | string> | 'wait'> => {
+      if (o.signal?.aborted) return 'wait';
+      inflight ??= source.next();
+      const waitMs = feeder ? Infinity : detectBy - performance.now();
+      let timer: NodeJS.Timeout | undefined;
+      const stop = new Promise<'wait'>((resolve) => {
+        stopWaiting = () => resolve('wait');
+        if (Number.isFinite(waitMs)) timer = setTimeout(() => resolve('wait'), Math.max(0, waitMs));
+      });
+      try {
+        const r = await Promise.race([inflight, stop]);
+        if (r !== 'wait') inflight = null;
+        return r;
+      } catch (err) {
+        inflight = null;
+        throw err instanceof LogwireError ? err : createError(ErrorCodes.IO, `reading the stream: ${(err as Error)?.message ?? String(err)}`, err);
+      } finally {
+        clearTimeout(timer);
+        stopWaiting = null;
+      }
+    };
     let lastByte = 10;
+    let done = false;
     try {
-      for await (const piece of readable as AsyncIterable<Uint8Array | string>) {
-        if (o.signal?.aborted) throw createError(ErrorCodes.ABORTED, 'parse aborted');
-        const buf = typeof piece === 'string' ? Buffer.from(piece) : piece;
-        stats.bytes += buf.length;
-        if (buf.length) lastByte = buf[buf.length - 1];
-        if (!feeder) {
-          // Hold the first 64 KiB back until the format is known.
-          head.push(Buffer.from(buf));
-          headBytes += buf.length;
-          if (headBytes < 65536) continue;
-          start(false);
-          const first = Buffer.concat(head);
-          head = [];
-          yield* emit(first, false);
+      for (;;) {
+        const r = await next();
+        if (o.signal?.aborted) throw aborted();
+        if (r === 'wait') {
+          // A slow stream under `auto`: decide from the whole lines that came.
+          detectBy = Infinity;
+          if (!feeder) yield* emit(start(false), false);
           continue;
         }
-        yield* emit(buf, false);
+        if (r.done) {
+          done = true;
+          break;
+        }
+        const buf = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+        stats.bytes += buf.length;
+        if (buf.length) lastByte = buf[buf.length - 1];
+        if (feeder) {
+          yield* emit(buf, false);
+          continue;
+        }
+        head.push(Buffer.from(buf));
+        headBytes += buf.length;
+        if (detectBy === Infinity && buf.includes(10)) detectBy = performance.now() + STREAM_DETECT_WAIT_MS;
+        if (o.format !== 'auto' || headBytes >= STREAM_SAMPLE_BYTES) yield* emit(start(false), false);
       }
-      if (!feeder) {
-        start(true);
-        const first = Buffer.concat(head);
-        yield* emit(first, true);
-      } else {
-        yield* emit(new Uint8Array(0), true);
-      }
+      yield* emit(feeder ? new Uint8Array(0) : start(true), true);
       stats.lines = core.exports.newlineCount() + (lastByte !== 10 ? 1 : 0);
     } finally {
+      o.signal?.removeEventListener('abort', onAbort);
+      // Left early (abort, error, break): let the source clean up (a Readable is destroyed).
+      // Not awaited: with a read still in flight, return() waits for that read.
+      if (!done) {
+        (inflight as Promise<unknown> | null)?.catch(() => {});
+        Promise.resolve(source.return?.()).catch(() => {});
+      }
       release();
     }
   }

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -210,6 +210,8 @@ test('user mistakes: exit 2, one line on stderr, no stack trace, nothing on stdo
     { args: ['parse', '--workers', '0', small], mentions: /workers/ },
     { args: ['parse', '--workers', 'two', small], mentions: /workers/ },
     { args: ['parse', '--workers', '1.5', small], mentions: /workers/ },
+    { args: ['parse', '--workers', '-1', small], mentions: /workers/ },
+    { args: ['parse', small, '--format', '--tz', 'UTC'], mentions: /format/ },
     { args: ['parse', '--workers', '100000', small], mentions: /workers/ },
     { args: ['parse', '--tz', 'Mars/Olympus_Mons', small], mentions: /tz|zone/ },
     { args: ['parse', '--tz', '+25:00', small], mentions: /tz|zone|offset/ },
@@ -227,6 +229,21 @@ test('user mistakes: exit 2, one line on stderr, no stack trace, nothing on stdo
     { args: ['serve', '--config', join(dir, 'no-such.json')], mentions: /no such file/ },
   ];
   for (const c of cases) assertUserError(logwire(c.args), `logwire ${c.args.join(' ')}`, c.mentions);
+});
+
+test('--tz takes a negative offset as its value, with or without =', () => {
+  const line = '2024-05-01 12:00:00 [INFO] x\n';
+  for (const args of [['--tz', '-05:00'], ['--tz', '-0500'], ['--tz=-05:00']]) {
+    const r = logwire(['parse', '-', '--format', 'classic', ...args], { input: line });
+    assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(JSON.parse(r.stdout.toString()).ts, '2024-05-01T17:00:00Z', args.join(' '));
+  }
+});
+
+test('a stdout that cannot be written (a full disk): one line on stderr, exit 1', { skip: !existsSync('/dev/full') && 'no /dev/full here' }, () => {
+  const r = spawnSync('bash', ['-c', `"${process.execPath}" "${BIN}" parse "${small}" > /dev/full`], { timeout: 30_000 });
+  assert.equal(r.status, 1);
+  assert.equal(r.stderr.toString(), 'logwire: cannot write the output: no space left on device\n');
 });
 
 test('an option error wins over a missing file', () => {

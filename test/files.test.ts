@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LogwireError, parseBuffer, parseFile, parseStream, type ParseRun } from '../src/index.js';
 import { DEFAULTS } from '../src/options.js';
@@ -379,6 +379,39 @@ test('two parseStream runs interleaved do not disturb each other', { timeout: 30
   assert.ok(gotA.equals(wantA), 'stream a: NDJSON differs from parseBuffer');
   assert.equal(gotB.length, wantB.length, 'stream b: NDJSON length');
   assert.ok(gotB.equals(wantB), 'stream b: NDJSON differs from parseBuffer');
+});
+
+test('parseStream on a live stream: records come as lines come, not when the stream ends', { timeout: 30_000 }, async () => {
+  const line = (i: number) => `2024-05-01 12:00:0${i} [INFO] line ${i} user=u${i}\n`;
+  for (const format of ['classic', 'auto'] as const) {
+    const input = new PassThrough();
+    const it = parseStream(input, { format })[Symbol.asyncIterator]();
+    input.write(line(1));
+    const t0 = performance.now();
+    const first = await it.next();
+    // auto decides from the whole lines it has once 0.5 s have passed; a known format does not wait.
+    assert.equal(first.done, false, format);
+    assert.equal(first.value.records()[0].msg, 'line 1 user=u1', format);
+    assert.ok(performance.now() - t0 < (format === 'auto' ? 5000 : 2000), `${format}: the first record came late`);
+    input.write(line(2));
+    const second = await it.next();
+    assert.equal(second.value.records()[0].line, 2, format);
+    input.end();
+    assert.equal((await it.next()).done, true, format);
+  }
+});
+
+test('parseStream: an abort stops an idle stream, an aborted signal stops it before it starts, a stream error is a LogwireError', { timeout: 30_000 }, async () => {
+  const isAborted = (err: unknown) => err instanceof LogwireError && err.code === 'LOGWIRE_ERR_ABORTED';
+  const idle = new PassThrough();
+  idle.write('2024-05-01 12:00:00 [INFO] a\n');
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(), 50);
+  await assert.rejects(collect(parseStream(idle, { signal: ac.signal, format: 'classic' })), isAborted);
+  await assert.rejects(collect(parseStream(new PassThrough().end(), { signal: AbortSignal.abort() })), isAborted);
+  const broken = new PassThrough();
+  setTimeout(() => broken.destroy(new Error('boom')), 20);
+  await assert.rejects(collect(parseStream(broken)), (err: unknown) => err instanceof LogwireError && err.code === 'LOGWIRE_ERR_IO' && /boom/.test(err.message));
 });
 
 test('aborting mid-file throws LOGWIRE_ERR_ABORTED and stops every worker', { timeout: 60_000 }, async () => {

@@ -1,10 +1,10 @@
 // The logwire command line: `logwire parse` (files or stdin to NDJSON) and
 // `logwire demo`. A user's mistake is one line on stderr and exit code 2.
-import { fstatSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { build as buildHistogram } from 'hdr-histogram-js';
 import { parseFile, parseStream, type ParseRun } from '../index.js';
-import { ErrorCodes, LogwireError, createError } from '../errors.js';
+import { ErrorCodes, LogwireError, createError, ioError } from '../errors.js';
 import { DEFAULTS, resolveOptions } from '../options.js';
 import { WorkerPool } from '../pool/pool.js';
 import { resolveIo } from '../io/window.js';
@@ -182,14 +182,13 @@ async function parseCommand(args: string[]): Promise<void> {
   // cost the output of the first two.
   for (const f of cli.files) {
     if (f === '-') continue;
-    let st;
     try {
-      st = statSync(f);
+      // Opened, not only stat'ed: an unreadable file is found here too.
+      if (statSync(f).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+      closeSync(openSync(f, 'r'));
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw createError(ErrorCodes.IO, `${f}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`);
+      throw ioError(f, err);
     }
-    if (st.isDirectory()) throw createError(ErrorCodes.IO, `${f}: is a directory`);
   }
   const mode = cli.output === 'none' ? 'parse' : 'ndjson';
   const workers = cli.workers ?? availableParallelism();
@@ -259,7 +258,9 @@ export async function main(argv: string[]): Promise<number> {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     // `logwire parse big.log | head`: the reader left; stop quietly.
     if (err.code === 'EPIPE') process.exit(0);
-    throw err;
+    // A full disk, a closed descriptor: one line, and the output is incomplete.
+    process.stderr.write(`logwire: cannot write the output: ${err.code === 'ENOSPC' ? 'no space left on device' : err.message}\n`);
+    process.exit(1);
   });
   try {
     const [cmd, ...rest] = argv;
