@@ -414,6 +414,26 @@ test('parseStream: an abort stops an idle stream, an aborted signal stops it bef
   await assert.rejects(collect(parseStream(broken)), (err: unknown) => err instanceof LogwireError && err.code === 'LOGWIRE_ERR_IO' && /boom/.test(err.message));
 });
 
+test('a consumer that drops the iterator of a parseFile without return() does not keep the process alive', { timeout: 60_000 }, async () => {
+  const path = join(dir, 'dropped.log');
+  writeFileSync(path, bigLog(33, 16 * MiB));
+  const index = new URL('../src/index.js', import.meta.url).href;
+  const script = `
+    const { parseFile } = await import(${JSON.stringify(index)});
+    const it = parseFile(${JSON.stringify(path)}, { workers: 2 }, { chunkBytes: 1 << 20 })[Symbol.asyncIterator]();
+    const first = await it.next();
+    console.log('first', first.value.count > 0);`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
+  clearTimeout(killer);
+  assert.equal(signal, null, 'the process did not exit on its own');
+  assert.equal(code, 0);
+  assert.equal(out, 'first true\n');
+});
+
 test('aborting mid-file throws LOGWIRE_ERR_ABORTED and stops every worker', { timeout: 60_000 }, async () => {
   const path = join(dir, 'abort.log');
   writeFileSync(path, bigLog(31, 8 * MiB));

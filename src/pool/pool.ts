@@ -170,8 +170,6 @@ export class WorkerPool {
     job.signal?.addEventListener('abort', onAbort, { once: true });
     const totals: FileTotals = { records: 0, newlines: 0, crcs: [], shrunkTo: undefined, held: undefined };
     let deliveredThrough = 0;
-    // Workers keep the process alive only while a run is under way.
-    for (const w of this.workers) w.worker.ref();
     try {
       if (job.signal?.aborted) onAbort();
       assign();
@@ -207,14 +205,17 @@ export class WorkerPool {
           assign();
           continue;
         }
+        // Workers keep the process alive only while the consumer waits for them: a
+        // consumer that drops the iterator without return() does not hold the process.
+        for (const w of this.workers) w.worker.ref();
         await new Promise<void>((resolve) => { wake = resolve; });
+        for (const w of this.workers) w.worker.unref();
       }
       if (error) throw error;
       return totals;
     } finally {
       job.signal?.removeEventListener('abort', onAbort);
       this.listener = null;
-      for (const w of this.workers) w.worker.unref();
       // A run ended early (error, abort, break) leaves workers mid-chunk: the pool is done.
       if (head < chunks.length || this.workers.some((w) => w.busy)) await this.close();
     }
