@@ -2,6 +2,8 @@
 // and crc32c_combine, which joins the CRCs of consecutive chunks parsed in
 // parallel into the CRC of the whole (zlib's GF(2) matrix method).
 
+import { createError, ErrorCodes } from './errors.js';
+
 const POLY = 0x82f63b78;
 const TABLE = (() => {
   const t = new Uint32Array(256);
@@ -13,8 +15,12 @@ const TABLE = (() => {
   return t;
 })();
 
-/** CRC32C of `bytes`, continuing `crc` (the result of a previous call). */
-export function crc32c(bytes: Uint8Array, crc = 0): number {
+/** CRC32C of `bytes` (a string counts as its UTF-8 bytes), continuing `crc` (the result of a previous call). */
+export function crc32c(input: Uint8Array | string, crc = 0): number {
+  const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
+  if (!(bytes instanceof Uint8Array)) {
+    throw createError(ErrorCodes.INVALID_OPTION, 'crc32c: the input must be a Buffer, Uint8Array or string');
+  }
   let c = ~crc >>> 0;
   for (let i = 0; i < bytes.length; i++) c = TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
   return ~c >>> 0;

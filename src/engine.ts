@@ -196,8 +196,12 @@ export class StreamFeeder {
   private emitted = 0;
   private t0 = performance.now();
 
+  /** CRC32C of every byte fed so far, when asked for (`crc: true`). */
+  crc: number | null;
+
   /** `offset` and `line`: where the first byte fed sits in its file. */
-  constructor(core: WasmCore, offset = 0, line = 1) {
+  constructor(core: WasmCore, offset = 0, line = 1, crc = false) {
+    this.crc = crc ? 0 : null;
     this.core = core;
     core.exports.setOutputLimit(FLUSH_BYTES);
     core.exports.begin(offset, line, -1, 0);
@@ -215,6 +219,7 @@ export class StreamFeeder {
     do {
       const n = Math.min(cap, data.length - off);
       this.core.bytes.set(data.subarray(off, off + n), this.core.inputPtr);
+      if (this.crc !== null) this.crc = x.crc32c(this.core.inputPtr, n, this.crc) >>> 0;
       const final = last && off + n >= data.length;
       let ptr = this.core.inputPtr;
       let left = n;

@@ -45,3 +45,20 @@ export function ioError(path: string, err: unknown): LogwireError {
     e?.message ?? String(err);
   return createError(ErrorCodes.IO, `${path}: ${why}`, err);
 }
+
+/** A value a user gave, as an error message shows it: strings quoted, a plain object as short JSON. */
+export function describeValue(got: unknown): string {
+  if (typeof got === 'string') return JSON.stringify(got);
+  if (typeof got === 'bigint') return `${got}n (a BigInt)`;
+  if (Array.isArray(got)) return 'an array';
+  if (typeof got !== 'object' || got === null) return String(got);
+  const name = (got.constructor as { name?: string } | undefined)?.name;
+  if (name && name !== 'Object') return `an instance of ${name}`;
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(got);
+  } catch {
+    // cyclic, or a BigInt inside
+  }
+  return json !== undefined && json.length <= 60 ? json : 'an object';
+}

@@ -238,7 +238,7 @@ export function parseStream(readable: Readable | AsyncIterable<Uint8Array | stri
       stats.format = format;
       core.setZone(o.zone);
       core.configure(format, 'ndjson', o.fileName ?? '-', { levelRaw: o.levelRaw, multiline: o.multiline });
-      feeder = new StreamFeeder(core);
+      feeder = new StreamFeeder(core, 0, 1, internal.fileCrc ?? false);
       head = [];
       return sample;
     };
@@ -305,6 +305,7 @@ export function parseStream(readable: Readable | AsyncIterable<Uint8Array | stri
       }
       yield* emit(feeder ? new Uint8Array(0) : start(true), true);
       stats.lines = core.exports.newlineCount() + (lastByte !== 10 ? 1 : 0);
+      stats.crc = (feeder as StreamFeeder | null)?.crc ?? null;
     } finally {
       o.signal?.removeEventListener('abort', onAbort);
       // Left early (abort, error, break): let the source clean up (a Readable is destroyed).
@@ -326,6 +327,8 @@ export function parseBuffer(buf: Uint8Array | string, options: ParseOptions = {}
     throw createError(ErrorCodes.INVALID_OPTION, 'parseBuffer: "buf" must be a Buffer, Uint8Array or string');
   }
   const o = resolveOptions(options);
+  // Synchronous: an abort can only come before the call.
+  if (o.signal?.aborted) throw createError(ErrorCodes.ABORTED, 'parse aborted');
   return withCore(o.maxRecordBytes, internal, (core) => {
     const format = chooseFormat(o, core, data.subarray(0, 65536), data.length <= 65536);
     core.setZone(o.zone);

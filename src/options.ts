@@ -1,7 +1,7 @@
 // Options of the library and the CLI: defaults in one place, checked once,
 // with messages that name the option and what it must be.
 import { availableParallelism } from 'node:os';
-import { createError, ErrorCodes } from './errors.js';
+import { createError, describeValue, ErrorCodes } from './errors.js';
 import { parseZone, type Zone } from './tz.js';
 import { compilePattern } from './pattern.js';
 
@@ -82,13 +82,16 @@ const KNOWN = new Set(['format', 'tz', 'workers', 'io', 'maxRecordBytes', 'level
 const FORMATS: readonly Format[] = ['auto', 'classic', 'logfmt', 'json', 'clf', 'combined', 'apache_error', 'syslog'];
 
 function bad(name: string, must: string, got: unknown): never {
-  const shown = typeof got === 'string' ? JSON.stringify(got) : typeof got === 'bigint' ? `${got}n (a BigInt)` : Array.isArray(got) ? 'an array' : String(got);
-  throw createError(ErrorCodes.INVALID_OPTION, `option "${name}" must be ${must}; got ${shown}`);
+  throw createError(ErrorCodes.INVALID_OPTION, `option "${name}" must be ${must}; got ${describeValue(got)}`);
 }
 
 /** A format option as the core takes it; a pattern is compiled here so its errors come early. */
 export function resolveFormat(f: unknown, bad: (must: string, got: unknown) => never): Format {
-  const text = f !== null && typeof f === 'object' && !Array.isArray(f) && typeof (f as { pattern?: unknown }).pattern === 'string' ? `pattern:${(f as { pattern: string }).pattern}` : f;
+  const isObject = f !== null && typeof f === 'object' && !Array.isArray(f);
+  if (isObject && (typeof (f as { pattern?: unknown }).pattern !== 'string' || Object.keys(f).some((k) => k !== 'pattern'))) {
+    bad('{ pattern: string } with no other key, when it is an object', f);
+  }
+  const text = isObject ? `pattern:${(f as { pattern: string }).pattern}` : f;
   if (typeof text === 'string' && text.startsWith('pattern:')) {
     compilePattern(text.slice(8));
     return text as Format;

@@ -1,6 +1,6 @@
 // Time zones for timestamps written without an offset: a fixed offset, or an
 // IANA zone whose rules come from Intl (the WASM core asks through an import).
-import { createError, ErrorCodes } from './errors.js';
+import { createError, describeValue, ErrorCodes } from './errors.js';
 
 export type Zone = { kind: 'fixed'; offsetSeconds: number; name: string } | { kind: 'iana'; name: string };
 
@@ -9,7 +9,7 @@ const FIXED = /^(?:UTC|GMT|Z)?([+-])(\d{2}):?(\d{2})?$/i;
 /** Parse the `tz` option: 'UTC', '+05:30', '-0800', '+05' or an IANA name. */
 export function parseZone(tz: string): Zone {
   if (typeof tz !== 'string' || tz === '') {
-    throw createError(ErrorCodes.INVALID_OPTION, `option "tz" must be "UTC", a fixed offset like "+05:30", or an IANA zone name; got ${JSON.stringify(tz)}`);
+    throw createError(ErrorCodes.INVALID_OPTION, `option "tz" must be "UTC", a fixed offset like "+05:30", or an IANA zone name; got ${describeValue(tz)}`);
   }
   if (/^(utc|gmt|z)$/i.test(tz)) return { kind: 'fixed', offsetSeconds: 0, name: 'UTC' };
   const m = FIXED.exec(tz);

@@ -152,12 +152,12 @@ test('--output none prints nothing and exits 0', () => {
   }
 });
 
-test('--stats prints totals, the file\'s CRC32C and latency percentiles to stderr', () => {
+test('--stats prints totals, the file\'s (or stdin\'s) CRC32C and latency percentiles to stderr', () => {
   const records = referenceParse(SMALL, { file: small, format: 'auto' }).length;
-  for (const output of ['ndjson', 'none']) {
-    const r = logwire(['parse', '--stats', '--output', output, small]);
+  for (const [output, file] of [['ndjson', small], ['none', small], ['ndjson', '-'], ['none', '-']]) {
+    const r = logwire(['parse', '--stats', '--output', output, file], { input: file === '-' ? SMALL : '' });
     assert.equal(r.status, 0, r.stderr.toString());
-    assert.equal(r.stdout.toString(), output === 'ndjson' ? parseBuffer(SMALL, { fileName: small }).ndjson.toString() : '');
+    assert.equal(r.stdout.toString(), output === 'ndjson' ? parseBuffer(SMALL, { fileName: file }).ndjson.toString() : '');
     const err = r.stderr.toString();
     const number = (label: string): number => {
       const m = new RegExp(`^${label.replace('/', '\\/')}\\s+([0-9.]+)$`, 'm').exec(err);
@@ -169,8 +169,8 @@ test('--stats prints totals, the file\'s CRC32C and latency percentiles to stder
     assert.ok(number('MB/s') >= 0, 'MB/s');
     assert.ok(number('records/s') > 0, 'records/s');
     const crc = crc32c(SMALL);
-    const crcLine = err.split('\n').find((l) => l.includes('crc32c'));
-    assert.ok(crcLine, `no crc32c line in:\n${err}`);
+    const crcLine = err.split('\n').find((l) => l.startsWith(`${file}: crc32c`));
+    assert.ok(crcLine, `no "${file}: crc32c" line in:\n${err}`);
     const m = /crc32c (\d+) \(0x([0-9a-f]{8})\)/.exec(crcLine);
     assert.ok(m, crcLine);
     assert.equal(Number(m[1]), crc, 'crc32c (decimal)');

@@ -26,6 +26,14 @@ test('RFC 3720 B.4 vectors on the host', () => {
   for (const [name, bytes, want] of VECTORS) assert.equal(crc32c(bytes), want, name);
 });
 
+test('the host crc32c takes a string as its UTF-8 bytes, and refuses what is not bytes', () => {
+  assert.equal(crc32c('123456789'), 0xe3069283);
+  assert.equal(crc32c('héllo'), crc32c(Buffer.from('héllo', 'utf8')));
+  for (const wrong of [123, null, {}, [1, 2]]) {
+    assert.throws(() => crc32c(wrong as unknown as string), (err: unknown) => (err as { code?: string }).code === 'LOGWIRE_ERR_INVALID_OPTION', String(wrong));
+  }
+});
+
 test('a record\'s crc is the CRC32C of its bytes without the line ending', () => {
   const line = new TextEncoder().encode('123456789');
   const [a, b] = parseBuffer('123456789\r\n123456789', { format: 'classic' }).records();

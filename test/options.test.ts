@@ -21,7 +21,7 @@ after(() => {
 
 /** Wrong values for each option (as the untyped JavaScript caller may pass them). */
 const WRONG: Record<string, unknown[]> = {
-  format: ['xml', 'JSON', 'Auto', '', 1, true, {}, ['json']],
+  format: ['xml', 'JSON', 'Auto', '', 1, true, {}, ['json'], { pattern: 5 }, { pattern: '%{a}', extra: 1 }],
   tz: ['', 'Mars/Olympus_Mons', '+25:00', '+05:60', '+5:30', 'UTC+', 'local', 5, true, {}],
   workers: [0, -1, 1.5, 257, NaN, Infinity, '2', true, {}, 2n],
   io: ['MMAP', 'read', 'stream', '', 1, true, {}],
@@ -69,6 +69,30 @@ for (const [name, values] of Object.entries(WRONG)) {
     }
   });
 }
+
+test('messages show what was given: a plain object as its JSON, any other object by its class', () => {
+  const message = (o: ParseOptions) => {
+    try {
+      parseBuffer('x', o);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return assert.fail('did not throw');
+  };
+  assert.match(message({ workers: { n: 2 } as unknown as number }), /got \{"n":2\}$/);
+  assert.match(message({ tz: new Date(0) as unknown as string }), /got an instance of Date$/);
+  assert.match(message({ format: { pattern: '%{a}', extra: 1 } as unknown as { pattern: string } }), /no other key.*got \{"pattern":"%\{a\}","extra":1\}$/);
+});
+
+test('a fileName with a lone surrogate is written with U+FFFD in its place', () => {
+  const [r] = parseBuffer('x\n', { fileName: 'a\uD800b\uDC00c\uD83D\uDE00.log', format: 'classic' });
+  assert.equal(r.file, 'a\uFFFDb\uFFFDc\uD83D\uDE00.log');
+  assert.ok(!parseBuffer('x\n', { fileName: 'a\uD800', format: 'classic' }).ndjson.toString().includes('\\ud800'));
+});
+
+test('parseBuffer with an aborted signal throws LOGWIRE_ERR_ABORTED', () => {
+  assert.throws(() => parseBuffer('x\n', { signal: AbortSignal.abort() }), (err: unknown) => err instanceof LogwireError && err.code === 'LOGWIRE_ERR_ABORTED');
+});
 
 test('unknown option names are LOGWIRE_ERR_INVALID_OPTION naming them', () => {
   for (const name of ['formats', 'worker', 'maxRecordSize', 'tZ', 'timezone', 'level_raw', 'file', 'abortSignal', 'constructor', '']) {

@@ -179,7 +179,9 @@ export class WasmCore {
 
   /** Choose format and mode; `file` is written into every record. */
   configure(format: ConcreteFormat, mode: Mode, file: string, opts: { levelRaw?: boolean; chunkCrc?: boolean; mapped?: boolean; multiline?: Multiline | null } = {}): void {
-    const prefix = Buffer.from(`{"file":${JSON.stringify(file)},"offset":`, 'utf8');
+    // A lone surrogate would be written as a \udXXX escape, which strict decoders refuse.
+    const wellFormed = file.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+    const prefix = Buffer.from(`{"file":${JSON.stringify(wellFormed)},"offset":`, 'utf8');
     if (prefix.length > this.exports.prefixSize()) {
       throw createError(ErrorCodes.INVALID_OPTION, `file name too long (${prefix.length} bytes)`);
     }
