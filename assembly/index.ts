@@ -440,9 +440,13 @@ function isRecordStart(q: usize, e: usize): bool {
 /** A whole line: `n` bytes of its text at q (of `total`), starting at file offset `off`. */
 function lineAction(q: usize, n: usize, total: u64, off: u64): i32 {
   if (total == 0) return ACT_BLANK;
-  // The first line of an input starts a record, whatever it looks like.
-  const start = recOpen || skipCont ? isRecordStart(q, q + n) : true;
-  if (!start) return recOpen ? ACT_CONT : ACT_SKIP;
+  if (!recOpen && !skipCont) {
+    // The input's first line starts a record, whatever it looks like. Past the
+    // chunk's end (a chunk of empty lines reads on) only one the next chunk skips
+    // as a continuation: a line that looks like a start is the next chunk's.
+    return off >= endOff && isRecordStart(q, q + n) ? ACT_STOP : ACT_START;
+  }
+  if (!isRecordStart(q, q + n)) return recOpen ? ACT_CONT : ACT_SKIP;
   skipCont = false;
   return off >= endOff && seenRecord ? ACT_STOP : ACT_START;
 }

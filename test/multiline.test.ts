@@ -211,6 +211,42 @@ test('files cut into chunks at every size: each record exactly once, mmap and pr
   }
 });
 
+test('a file that starts with more empty lines than a chunk holds: its first record once, whether its first line looks like a start or not', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'logwire-multiline-'));
+  const pools = new Map<number, WorkerPool>();
+  try {
+    const cases = [
+      '2024-05-01 12:00:00.000 [INFO] first\n  cont\n2024-05-01 12:00:01.000 [INFO] second\n',
+      '  starts indented\n  cont\n2024-05-01 12:00:01.000 [INFO] second\n',
+    ];
+    for (const [i, body] of cases.entries()) {
+      for (const blanks of [100, 5000]) {
+        const input = '\n'.repeat(blanks) + body;
+        const path = join(dir, `lead-${i}-${blanks}.log`);
+        writeFileSync(path, input);
+        for (const start of ['indent', 'timestamp'] as const) {
+          const multiline = { start, maxLines: 500, maxBytes: 4096 };
+          const opts: ParseOptions = { format: 'classic', multiline, fileName: 'f.log' };
+          const want = parseBuffer(input, opts).ndjson;
+          assert.deepStrictEqual(records(want), referenceParse(Buffer.from(input), { file: 'f.log', format: 'classic', multiline }));
+          for (const chunkBytes of [64, 1000, 4096]) {
+            for (const workers of [1, 2]) {
+              let pool = pools.get(workers);
+              if (!pool) pools.set(workers, (pool = new WorkerPool(workers, { maxRecordBytes: DEFAULTS.maxRecordBytes, windowBytes: 4096, inflightBytes: DEFAULTS.inflightBytes })));
+              const parts: Buffer[] = [];
+              for await (const b of parseFile(path, { ...opts, workers }, { chunkBytes, windowBytes: 4096, pool })) parts.push(b.ndjson);
+              assert.equal(Buffer.concat(parts).toString(), want.toString(), `case ${i}, ${blanks} blanks, ${start}, chunk ${chunkBytes}, ${workers} workers`);
+            }
+          }
+        }
+      }
+    }
+  } finally {
+    for (const p of pools.values()) await p.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('multiline options are checked, with messages that name them', () => {
   const bad = (multiline: unknown, re: RegExp) => assert.throws(() => parseBuffer('x', { multiline } as ParseOptions), (e: Error & { code?: string }) => e.code === 'LOGWIRE_ERR_INVALID_OPTION' && re.test(e.message), String(multiline));
   bad('lines', /option "multiline.start" must be "indent", "timestamp"/);
