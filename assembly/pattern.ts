@@ -34,8 +34,10 @@ const KIND_MASK = 0xff;
 
 export const PROGRAM_BYTES: usize = 64 << 10;
 let PROG: usize = 0;
+// src/pattern.ts refuses patterns past these: 64 fields an alternative, 16
+// nested segments (and the one each alternative but the last is wrapped in).
 const MAX_CAPS = 64;
-const MAX_DEPTH = 16;
+const MAX_DEPTH = 17;
 const capOp: usize = memory.data(MAX_CAPS * 4, 4);
 const capStart: usize = memory.data(MAX_CAPS * 4, 4);
 const capEnd: usize = memory.data(MAX_CAPS * 4, 4);

@@ -190,6 +190,48 @@ test('a pattern that does not compile says which column and why', () => {
   }
 });
 
+test('patterns that could never match, or would give empty or repeated slots, do not compile', () => {
+  const fields = (n: number) => Array.from({ length: n }, (_, k) => `%{f${k}}`).join(' ');
+  const nested = (n: number) => '%[a'.repeat(n) + '%]'.repeat(n);
+  const refused: [string, RegExp][] = [
+    // The core captures 64 fields an alternative and nests 16 segments.
+    [fields(65), new RegExp(`column ${fields(64).length + 2}: an alternative holds at most 64 fields`)],
+    [`x%|${fields(65)}`, new RegExp(`column ${fields(64).length + 5}: an alternative holds at most 64 fields`)],
+    [`%{a} ${nested(17)}`, /column 54: optional segments nest at most 16 deep/],
+    [`${nested(17)}%|b`, /column 49: optional segments nest at most 16 deep/],
+    // Fields with nothing between them where a segment is kept or skipped.
+    ['%[%{a}%]%{b}', /column 9: two fields need literal text or a space/],
+    ['%{a} %[%{b}%]%{c}', /column 14: two fields/],
+    ['%{a}%[%{b}%]', /column 7: two fields/],
+    ['%{a}%[x%]%{b}', /column 10: two fields/],
+    ['%{a}%[x%[y%]%]%{b}', /column 15: two fields/],
+    ['%{a}%[%[x%]y%]%{b}', /column 15: two fields/],
+    // One of each slot in an alternative.
+    ['%{@ts:%Y} %{@ts:%m}', /column 11: the slot @ts appears twice/],
+    ['%{@msg} - %{@msg}', /column 11: the slot @msg appears twice/],
+    ['%{@level} %[%{@level}%]', /column 13: the slot @level appears twice/],
+    // An unclosed %{ before another.
+    ['%{a %{b}', /column 1: this %\{ is not closed with \} before the next %\{/],
+    // Columns count characters, not UTF-16 units.
+    ['\u{1F600}\u{1F600}%{a}%{b}', /column 7: two fields .*near "\u{1F600}\u{1F600}%\{a\}%\{b\}"/u],
+  ];
+  for (const [pattern, re] of refused) {
+    assert.throws(() => compilePattern(pattern), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'LOGWIRE_ERR_INVALID_OPTION');
+      assert.match(err.message, re, pattern);
+      return true;
+    }, pattern);
+  }
+  // At the limits, and what stays allowed: the same slot in two alternatives, fields after a segment that ends with text.
+  const accepted = [fields(64), `x%|${fields(64)}`, `%{a} ${nested(16)}`, `${nested(16)}%|b`, '%{@msg}%|x %{@msg}', '%{a}%[x%{b}y%] %{c}', '%[%{a}:%]%{b}'];
+  for (const pattern of accepted) assert.doesNotThrow(() => compilePattern(pattern), pattern);
+  // And they match: 64 fields, 16 nested segments in an alternative that is not the last.
+  const line = Array.from({ length: 64 }, (_, k) => `v${k}`).join(' ');
+  assert.equal(rec(line, fields(64)).fields.f63, 'v63');
+  const deep = rec('a'.repeat(16) + ' z', `${nested(16)} %{z}%|%{other}`);
+  assert.deepEqual(deep.fields, { z: 'z' });
+});
+
 test('patterns run in the worker pool too (parseFile), the same as on the calling thread', async () => {
   const { parseFile } = await import('../src/index.js');
   const path = join(DATA, 'HDFS_2k.log');
