@@ -625,12 +625,18 @@ export function setClock(year: i32, now: f64): void {
 /** extractPattern's result for a line the pattern does not match (an error code of emit(), apart from json.ts's). */
 export const PATTERN_NO_MATCH = 16;
 
-/** An integer field's text: optional '-' and digits, as JSON writes them (no leading zero). */
+// 2^53 - 1: past it a JSON number is not read back exactly by JSON.parse (and most readers).
+const MAX_SAFE: usize = memory.data<u8>([0x39, 0x30, 0x30, 0x37, 0x31, 0x39, 0x39, 0x32, 0x35, 0x34, 0x37, 0x34, 0x30, 0x39, 0x39, 0x31]); // 9007199254740991
+
+/**
+ * An integer field's text: optional '-' and digits, as JSON writes them (no
+ * leading zero), within ±(2^53 - 1) so that every reader gets these digits.
+ */
 function isInt(p: usize, e: usize): bool {
   if (p < e && load<u8>(p) == 0x2d) p++;
-  if (p == e || e - p > 18 || (load<u8>(p) == 0x30 && e - p > 1)) return false;
-  for (; p < e; p++) if (<u32>load<u8>(p) - 48 > 9) return false;
-  return true;
+  if (p == e || e - p > 16 || (load<u8>(p) == 0x30 && e - p > 1)) return false;
+  for (let q = p; q < e; q++) if (<u32>load<u8>(q) - 48 > 9) return false;
+  return e - p < 16 || memory.compare(p, MAX_SAFE, 16) <= 0;
 }
 
 /** Extract one line with the pattern: ts, level, msg, fields; PATTERN_NO_MATCH (the caller writes the error) or 0. */

@@ -101,6 +101,18 @@ test('optional segments, skipped fields, integers, @level and @msg', () => {
   assert.deepEqual(['0', '-0', '007', '-08424', '-'].map((pid) => rec(`h1 sshd[${pid}]: x INFO y`, p).fields.pid), [0, -0, '007', '-08424', '-']);
 });
 
+test('an integer field past ±(2^53 - 1) is written as text: its exact digits, in NDJSON and through JSON.parse', () => {
+  const n = (text: string) => rec(`${text} x`, '%{n:int} %{@msg}').fields.n;
+  assert.equal(n('123456789012345678'), '123456789012345678');
+  assert.equal(n('9007199254740992'), '9007199254740992');
+  assert.equal(n('-9007199254740992'), '-9007199254740992');
+  assert.equal(n('99999999999999999999'), '99999999999999999999');
+  assert.equal(n('9007199254740991'), 9007199254740991);
+  assert.equal(n('-9007199254740991'), -9007199254740991);
+  assert.equal(n('999999999999999'), 999999999999999);
+  assert.match(parseBuffer('123456789012345678 x\n', { format: { pattern: '%{n:int} %{@msg}' } }).ndjson.toString(), /"n":"123456789012345678"/);
+});
+
 test('a line that does not match is a record with "error":"no match" and the line as msg; the parse goes on', () => {
   const out = parseBuffer('k=1 v=2\nnot this\nk=3 v=4\n', { format: 'pattern:k=%{k:int} v=%{v:int}' }).records();
   assert.deepEqual(out.map((r) => [r.fields, r.error ?? null, r.msg]), [
