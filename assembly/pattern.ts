@@ -9,7 +9,7 @@ import { putByte, putBytes, putEscaped, putString } from './out';
 import { putFieldsKey, putLevel, putMsgKey, putNull, putTsKey, quotedEnd, RAW_PLAIN } from './extract';
 import { normalizeLevel } from './level';
 import { zeroBytes } from './scan';
-import { daysFromCivil, localToUtc, putTimestamp, setTimestamp, tsFrac, tsFracDigits, tsSeconds } from './time';
+import { daysFromCivil, daysInMonth, localToUtc, putTimestamp, setTimestamp, tsFrac, tsFracDigits, tsSeconds } from './time';
 
 // Program: 4 words per op; literal bytes, names and layouts after the ops (offsets from PROG).
 export const OP_END = 0;
@@ -576,6 +576,7 @@ function readLayout(l: usize, le: usize, p: usize, end: usize): usize {
           const m2 = digits(q, end, 2, 2);
           if (m2 >= 0) mm = m2;
           else numEnd = q;
+          if (hh > 23 || mm > 59) return 0;
           offset = (hh * 3600 + mm * 60) * (sign == 0x2d ? -1 : 1);
           hasOffset = true;
         }
@@ -597,14 +598,18 @@ function readLayout(l: usize, le: usize, p: usize, end: usize): usize {
     if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return 0;
     const guess = y < 0;
     if (guess) y = defaultYear;
-    let days = yday > 0 ? daysFromCivil(y, 1, 1) + yday - 1 : daysFromCivil(y, <i32>mo, <i32>d);
+    let days = yday >= 0 ? daysFromCivil(y, 1, 1) + yday - 1 : daysFromCivil(y, <i32>mo, <i32>d);
     let local = days * 86400 + h * 3600 + mi * 60 + s;
     utc = hasOffset ? local - offset : localToUtc(local);
     if (guess && utc > nowSeconds + 86400) {
-      days = yday > 0 ? daysFromCivil(y - 1, 1, 1) + yday - 1 : daysFromCivil(y - 1, <i32>mo, <i32>d);
+      y--;
+      days = yday >= 0 ? daysFromCivil(y, 1, 1) + yday - 1 : daysFromCivil(y, <i32>mo, <i32>d);
       local = days * 86400 + h * 3600 + mi * 60 + s;
       utc = hasOffset ? local - offset : localToUtc(local);
     }
+    // A day the year (as written, or as chosen above) does not have is no time: Feb 29 of a
+    // year that is not a leap year, Apr 31, day 0 or 366 of 2023 (no rolling into the next month).
+    if (yday >= 0 ? yday < 1 || yday > 337 + <i64>daysInMonth(<i32>y, 2) : d > <i64>daysInMonth(<i32>y, <i32>mo)) return 0;
   }
   if (utc < -62167219200 || utc > 253402300799) return 0;
   setTimestamp(utc, frac, fd);

@@ -141,6 +141,55 @@ test('timestamps with layouts: %Y %m %d %H %M %S %f %b %a %y %j %z %s, zones, li
   assert.equal(parseBuffer('[2024-13-01 00:00:00] x\n', { format: { pattern: '[%{@ts:%Y-%m-%d %H:%M:%S}] %{@msg}' } }).records()[0].error, 'no match');
 });
 
+test('a timestamp that is not a real date does not match: no day past the month, no day of year past the year, no offset past 23:59', () => {
+  const ts = (line: string, layout: string) => {
+    const r = rec(line, `%{@ts:${layout}} %{@msg}`);
+    return r.error ?? r.ts;
+  };
+  const cases: [string, string, string][] = [
+    ['2024-02-30 a', '%Y-%m-%d', 'no match'],
+    ['2023-02-29 a', '%Y-%m-%d', 'no match'],
+    ['2024-04-31 a', '%Y-%m-%d', 'no match'],
+    ['2024-02-29 a', '%Y-%m-%d', '2024-02-29T00:00:00Z'],
+    ['2000-02-29 a', '%Y-%m-%d', '2000-02-29T00:00:00Z'],
+    ['1900-02-29 a', '%Y-%m-%d', 'no match'],
+    ['2024-12-31 a', '%Y-%m-%d', '2024-12-31T00:00:00Z'],
+    ['2024 000 a', '%Y %j', 'no match'],
+    ['2023 366 a', '%Y %j', 'no match'],
+    ['2024 400 a', '%Y %j', 'no match'],
+    ['2024 366 a', '%Y %j', '2024-12-31T00:00:00Z'],
+    ['2023 365 a', '%Y %j', '2023-12-31T00:00:00Z'],
+    ['2024 001 a', '%Y %j', '2024-01-01T00:00:00Z'],
+    ['2024-05-01T00:00:00+99:99 a', '%Y-%m-%dT%H:%M:%S%z', 'no match'],
+    ['2024-05-01T00:00:00+0575 a', '%Y-%m-%dT%H:%M:%S%z', 'no match'],
+    ['2024-05-01T00:00:00+24 a', '%Y-%m-%dT%H:%M:%S%z', 'no match'],
+    ['2024-05-01T00:00:00+23:59 a', '%Y-%m-%dT%H:%M:%S%z', '2024-04-30T00:01:00Z'],
+    ['2024-05-01T00:00:00-0530 a', '%Y-%m-%dT%H:%M:%S%z', '2024-05-01T05:30:00Z'],
+  ];
+  for (const [line, layout, want] of cases) assert.equal(ts(line, layout), want, `${line} with ${layout}`);
+  // In an optional segment, the segment does not match.
+  const opt = rec('x 2024-02-30 y', '%{a} %[%{@ts:%Y-%m-%d} %]%{@msg}');
+  assert.deepEqual([opt.ts, opt.msg, opt.fields], [null, '2024-02-30 y', { a: 'x' }]);
+  // The built-in formats: clf's date, syslog's Feb 29 in the year the line is given.
+  const clf = parseBuffer('1.2.3.4 - - [31/Feb/2024:00:00:00 +0000] "GET / HTTP/1.1" 200 5\n', { format: 'clf' }).records()[0];
+  assert.equal(clf.error, 'no match');
+  const realNow = Date.now;
+  try {
+    const feb29 = (now: string) => {
+      Date.now = () => Date.parse(now);
+      const r = parseBuffer('Feb 29 12:00:00 h app: x\n', { format: 'syslog' }).records()[0];
+      return r.error ?? r.ts;
+    };
+    // The year is this one, or the one before when this one would put the line more than a day ahead.
+    assert.equal(feb29('2025-06-01T00:00:00Z'), 'no match');
+    assert.equal(feb29('2024-06-01T00:00:00Z'), '2024-02-29T12:00:00Z');
+    assert.equal(feb29('2025-01-15T00:00:00Z'), '2024-02-29T12:00:00Z');
+    assert.equal(feb29('2024-01-15T00:00:00Z'), 'no match');
+  } finally {
+    Date.now = realNow;
+  }
+});
+
 test('a time kept from the line before is used only where the layout would read the same: same text, same bytes after it, same pattern and zone', () => {
   for (const flavor of ['simd', 'scalar'] as const) {
     const slots = (r: LogRecord) => JSON.stringify([r.ts, r.level, r.msg, r.fields, r.error]);
