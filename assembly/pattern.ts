@@ -27,9 +27,10 @@ export const KIND_LEVEL = 4;
 export const KIND_MSG = 5;
 export const KIND_PRI = 6; // syslog <PRI> digits: level and facility
 export const KIND_SD = 7; // RFC 5424 structured data
-// Or-ed into a kind: "-" alone is no value; the field may not hold a blank.
+// Or-ed into a kind: "-" alone is no value; the field may not hold a blank; blanks around the text are dropped.
 export const FLAG_NIL = 0x100;
 export const FLAG_WORD = 0x200;
+export const FLAG_TRIM = 0x400;
 const KIND_MASK = 0xff;
 
 export const PROGRAM_BYTES: usize = 64 << 10;
@@ -684,11 +685,15 @@ export function extractPattern(p: usize, end: usize): i32 {
     const pc = load<i32>(capOp + c);
     const k = op(pc, 1);
     const kind = k & KIND_MASK;
-    const a = <usize>load<u32>(capStart + c);
-    const b = <usize>load<u32>(capEnd + c);
+    let a = <usize>load<u32>(capStart + c);
+    let b = <usize>load<u32>(capEnd + c);
     if (kind == KIND_PRI) { putFacility(priValue(a, b) >> 3); continue; }
     if (kind == KIND_SD) { putSd(a, b); continue; }
     if (kind != KIND_STRING && kind != KIND_INT) continue;
+    if ((k & FLAG_TRIM) != 0) {
+      while (a < b && isBlank(load<u8>(a))) a++;
+      while (b > a && isBlank(load<u8>(b - 1))) b--;
+    }
     if ((k & FLAG_NIL) != 0 && b == a + 1 && load<u8>(a) == 0x2d) continue;
     fieldSep();
     // The name is stored as its JSON key text: "name":

@@ -3,6 +3,7 @@
 //   %{name:int}        an integer field (a JSON number when it is one)
 //   %{name:word}       a field without blanks (the alternative fails where it would hold one)
 //   %{name:nil}        a field that is left out when its text is exactly "-" (types combine: nil,int)
+//   %{name:trim}       a field without the spaces and tabs its text starts or ends with
 //   %{} or %{?name}    a field that is matched and dropped
 //   %{@ts:LAYOUT}      the record's timestamp, read with a strftime-like layout
 //                      (%Y %y %m %d %H %M %S %f %.f %b %a %j %z %s %%); %{@ts:nil,LAYOUT}: "-" is no time
@@ -18,10 +19,10 @@ import { createError, ErrorCodes } from './errors.js';
 
 const OP = { end: 0, lit: 1, ws: 2, field: 3, opt: 4, optEnd: 5 } as const;
 const KIND = { string: 0, int: 1, skip: 2, ts: 3, level: 4, msg: 5, pri: 6, sd: 7 } as const;
-/** Or-ed into a field's kind (assembly/pattern.ts: FLAG_NIL, FLAG_WORD). */
-const FLAG = { nil: 0x100, word: 0x200 } as const;
+/** Or-ed into a field's kind (assembly/pattern.ts: FLAG_NIL, FLAG_WORD, FLAG_TRIM). */
+const FLAG = { nil: 0x100, word: 0x200, trim: 0x400 } as const;
 const LAYOUT_CODES = new Set('YymdHMSfbajzs%');
-const FIELD_TYPES = ['int', 'nil', 'word'];
+const FIELD_TYPES = ['int', 'nil', 'word', 'trim'];
 /** The core's limits (assembly/pattern.ts: MAX_CAPS, and MAX_DEPTH less the segment each alternative but the last is wrapped in). */
 const MAX_FIELDS = 64;
 const MAX_NESTING = 16;
@@ -219,10 +220,10 @@ export function compilePattern(pattern: string): CompiledPattern {
       if (fieldName.startsWith('@')) fail(pattern, i, `unknown slot ${fieldName} (the slots are @ts, @level, @msg, @pri and @sd)`);
       const types = type === '' ? [] : type.split(',');
       for (const t of types) {
-        if (!FIELD_TYPES.includes(t)) fail(pattern, i, `unknown field type "${t}" (the types are int, nil and word, e.g. %{pid:nil,int}; timestamps are %{@ts:LAYOUT})`);
+        if (!FIELD_TYPES.includes(t)) fail(pattern, i, `unknown field type "${t}" (the types are int, nil, word and trim, e.g. %{pid:nil,int}; timestamps are %{@ts:LAYOUT})`);
       }
       name(fieldName, i);
-      op[1] = (types.includes('int') ? KIND.int : KIND.string) | (types.includes('nil') ? FLAG.nil : 0) | (types.includes('word') ? FLAG.word : 0);
+      op[1] = (types.includes('int') ? KIND.int : KIND.string) | (types.includes('nil') ? FLAG.nil : 0) | (types.includes('word') ? FLAG.word : 0) | (types.includes('trim') ? FLAG.trim : 0);
       pieces.push({ op, word: 2, bytes: Buffer.from(`${JSON.stringify(fieldName)}:`, 'utf8') });
     }
     ops.push(op);
