@@ -120,6 +120,43 @@ test('trim fields drop the spaces and tabs around their text, and combine with i
   assert.deepEqual(rec('k=  v \t', 'k=%{v}').fields, { v: '  v \t' });
 });
 
+test('a field followed by an optional segment grows past a failed attempt, in linear time', () => {
+  for (const flavor of ['simd', 'scalar'] as const) {
+    const one = (line: string, pattern: string) => {
+      const r = parseBuffer(line + '\n', { format: { pattern } }, { flavor }).records()[0];
+      return [r.msg, r.fields, r.error ?? null];
+    };
+    const p = '%{@ts:%Y-%m-%d %H:%M:%S} %{@msg}%[ (%{addr})%]';
+    assert.deepEqual(one('2024-05-01 12:00:00 login ok (10.0.0.1)', p), ['login ok', { addr: '10.0.0.1' }, null], flavor);
+    assert.deepEqual(one('2024-05-01 12:00:00 login ok', p), ['login ok', {}, null], flavor);
+    assert.deepEqual(one('foo (bar', '%{a}%[ (%{b})%]'), [null, { a: 'foo (bar' }, null], flavor);
+    assert.deepEqual(one('foo (bar) extra', '%{a}%[ (%{b})%]'), [null, { a: 'foo (bar) extra' }, null], flavor);
+    // The first place from the left where the segment and the rest of the pattern both match.
+    assert.deepEqual(one('x (y) z (w)', '%{a}%[ (%{b})%]'), [null, { a: 'x (y) z', b: 'w' }, null], flavor);
+    const sys = '%{host} %{app}%[[%{pid}]%]: %{@msg}';
+    assert.deepEqual(one('h foo[bar: x', sys), ['x', { host: 'h', app: 'foo[bar' }, null], flavor);
+    assert.deepEqual(one('h foo[1]x[2]: y', sys), ['y', { host: 'h', app: 'foo[1]x', pid: '2' }, null], flavor);
+    assert.deepEqual(one('h foo[1]: y', sys), ['y', { host: 'h', app: 'foo', pid: '1' }, null], flavor);
+    // A field inside the segment does not take the outer field's retry: skipping the segment still can.
+    assert.deepEqual(one('x ( [qx ( [q)', '%{a}%[ (%{b}%[ [%{c}]%])%] %{d}'), [null, { a: 'x', d: '( [qx ( [q)' }, null], flavor);
+    // Lines with a candidate every few bytes and the segment failing late: each is read a bounded number of times.
+    const long: [string, string][] = [
+      ['%{a}%[ (%{b})%]', 'x ('.repeat(200_000)],
+      ['%{a}%[ (%{b})%]', 'x ('.repeat(200_000) + ') y'],
+      ['%{a}%[[%{b:word}]%]', 'x['.repeat(300_000)],
+      ['%{a}%[ (%{b})%]: %{c}', 'x ('.repeat(200_000) + ') y'],
+    ];
+    for (const [pattern, line] of long) {
+      const t = performance.now();
+      const r = parseBuffer(line + '\n', { format: { pattern } }, { flavor }).records()[0];
+      const ms = performance.now() - t;
+      assert.equal(r.error === undefined ? r.fields.a : r.error, pattern.endsWith('%{c}') ? 'no match' : line, pattern);
+      // Quadratic work on 600 kB would take minutes.
+      assert.ok(ms < 3000, `${flavor} ${pattern}: ${ms} ms`);
+    }
+  }
+});
+
 test('a line that does not match is a record with "error":"no match" and the line as msg; the parse goes on', () => {
   const out = parseBuffer('k=1 v=2\nnot this\nk=3 v=4\n', { format: 'pattern:k=%{k:int} v=%{v:int}' }).records();
   assert.deepEqual(out.map((r) => [r.fields, r.error ?? null, r.msg]), [
