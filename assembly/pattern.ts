@@ -9,7 +9,7 @@ import { putByte, putBytes, putEscaped, putString } from './out';
 import { putFieldsKey, putLevel, putMsgKey, putNull, putTsKey, quotedEnd, RAW_PLAIN } from './extract';
 import { normalizeLevel } from './level';
 import { zeroBytes } from './scan';
-import { daysFromCivil, localToUtc, putTimestamp, setTimestamp, tsFrac, tsFracDigits, tsSeconds } from './time';
+import { daysFromCivil, daysInMonth, localToUtc, putTimestamp, setTimestamp, tsFrac, tsFracDigits, tsSeconds } from './time';
 
 // Program: 4 words per op; literal bytes, names and layouts after the ops (offsets from PROG).
 export const OP_END = 0;
@@ -27,15 +27,18 @@ export const KIND_LEVEL = 4;
 export const KIND_MSG = 5;
 export const KIND_PRI = 6; // syslog <PRI> digits: level and facility
 export const KIND_SD = 7; // RFC 5424 structured data
-// Or-ed into a kind: "-" alone is no value; the field may not hold a blank.
+// Or-ed into a kind: "-" alone is no value; the field may not hold a blank; blanks around the text are dropped.
 export const FLAG_NIL = 0x100;
 export const FLAG_WORD = 0x200;
+export const FLAG_TRIM = 0x400;
 const KIND_MASK = 0xff;
 
 export const PROGRAM_BYTES: usize = 64 << 10;
 let PROG: usize = 0;
+// src/pattern.ts refuses patterns past these: 64 fields an alternative, 16
+// nested segments (and the one each alternative but the last is wrapped in).
 const MAX_CAPS = 64;
-const MAX_DEPTH = 16;
+const MAX_DEPTH = 17;
 const capOp: usize = memory.data(MAX_CAPS * 4, 4);
 const capStart: usize = memory.data(MAX_CAPS * 4, 4);
 const capEnd: usize = memory.data(MAX_CAPS * 4, 4);
@@ -52,6 +55,8 @@ let START_PROG: usize = 0;
 export function initPattern(): void {
   PROG = heap.alloc(PROGRAM_BYTES);
   START_PROG = heap.alloc(PROGRAM_BYTES);
+  MEMO = heap.alloc(PROGRAM_BYTES << 1);
+  memory.fill(MEMO, 0, PROGRAM_BYTES << 1);
 }
 export function patternPtr(): usize { return PROG; }
 export function patternSize(): usize { return PROGRAM_BYTES; }
@@ -108,8 +113,8 @@ function litAt(pc: i32, p: usize, end: usize): bool {
  */
 function stopAt(pc: i32, p: usize, end: usize, limit: usize): usize {
   const kind = op(pc, 0);
-  if (kind == OP_LIT) return litStop(pc, p, end, limit, false);
-  if (kind == OP_WS) return blankAt(p, limit);
+  if (kind == OP_LIT) return memoOn ? memoStop(pc, p, end, limit, MODE_LIT) : litStop(pc, p, end, limit, false);
+  if (kind == OP_WS) return memoOn ? memoStop(pc, p, end, limit, MODE_WS) : blankAt(p, limit);
   if (kind == OP_OPT) {
     // Either the optional segment's start or what follows it, whichever comes first:
     // what follows is searched first, so the segment's start is looked for only before it.
@@ -149,6 +154,9 @@ function blankAt(p: usize, limit: usize): usize {
   return usize.MAX_VALUE;
 }
 
+/** Where a word field's litStop found a blank first (memoStop reads it). */
+let wordBlank: usize = 0;
+
 // litCandidate's answer for a place that is not a stop: go on.
 const NOT_HERE: usize = 0;
 
@@ -159,7 +167,10 @@ const NOT_HERE: usize = 0;
 // @ts-ignore: decorator
 @inline
 function litCandidate(pc: i32, c: usize, n: usize, end: usize, blankAfter: bool, word: bool): usize {
-  if (word && isBlank(load<u8>(c))) return usize.MAX_VALUE;
+  if (word && isBlank(load<u8>(c))) {
+    wordBlank = c;
+    return usize.MAX_VALUE;
+  }
   if (!litAt(pc, c, end)) return NOT_HERE;
   // A delimiter followed by a space in the pattern counts only where blanks follow it (": " is not the ':' of "a:0").
   if (blankAfter && (c + n >= end || !isBlank(load<u8>(c + n)))) return NOT_HERE;
@@ -251,11 +262,55 @@ function typedEnd(pc: i32, k: i32, p: usize, end: usize): usize {
 
 /** A field without blanks: stopAt, but giving up at the first blank. */
 function wordEnd(pc: i32, p: usize, end: usize): usize {
-  if (op(pc + 1, 0) == OP_LIT) return litStop(pc + 1, p, end, end, true);
+  if (op(pc + 1, 0) == OP_LIT) return memoOn ? memoStop(pc + 1, p, end, end, MODE_WORD) : litStop(pc + 1, p, end, end, true);
   const stop = stopAt(pc + 1, p, end, end);
   if (stop != usize.MAX_VALUE && blankAt(p, stop) != usize.MAX_VALUE) return usize.MAX_VALUE;
   return stop;
 }
+
+/** Keep field `pc` ([p, stop), of kind k) as capture capCount. */
+// @ts-ignore: decorator
+@inline
+function capture(pc: i32, k: i32, p: usize, stop: usize): void {
+  const i = <usize>capCount << 2;
+  store<i32>(capOp + i, pc);
+  store<u32>(capStart + i, <u32>p);
+  store<u32>(capEnd + i, <u32>stop);
+  const kind = k & KIND_MASK;
+  if (kind == KIND_TS) {
+    const t = capTs + (i << 2);
+    store<i64>(t, tsSeconds);
+    store<u32>(t, tsFrac, 8);
+    store<i32>(t, tsRead ? tsFracDigits : -1, 12);
+    if (tsCap < 0) tsCap = capCount;
+  } else if ((kind == KIND_LEVEL || kind == KIND_PRI) && levelCap < 0) levelCap = capCount;
+  else if (kind == KIND_MSG && msgCap < 0) msgCap = capCount;
+  capCount++;
+}
+
+/** Forget the slots of captures from capCount on. */
+// @ts-ignore: decorator
+@inline
+function dropCaps(): void {
+  if (tsCap >= capCount) tsCap = -1;
+  if (levelCap >= capCount) levelCap = -1;
+  if (msgCap >= capCount) msgCap = -1;
+}
+
+// The retry: the last field that stopped where an optional segment (or what
+// follows it) can start. When the match then fails at its depth, the field
+// grows to its next stop and the pattern goes on from there, instead of the
+// line failing. One field at a time: a later one at the same depth or
+// shallower takes its place, one inside a segment after it does not (the
+// outer field keeps its retry); it is given up with the segment that holds
+// it. Its stops are searched on from the last one, never again from its
+// start, and the ops after it remember their scans (memoStop): a line costs
+// at most (its length × the fields) attempts of the pattern's ops.
+let retryPc = -1;
+let retryStart: usize = 0;
+let retryStop: usize = 0;
+let retryCap = 0;
+let retryDepth = 0;
 
 /** Match the program against [p, end); the captures are left in the cap arrays. */
 function run(p: usize, end: usize): bool {
@@ -265,6 +320,8 @@ function run(p: usize, end: usize): bool {
   tsCap = -1;
   levelCap = -1;
   msgCap = -1;
+  retryPc = -1;
+  memoOn = false;
   for (;;) {
     const kind = op(pc, 0);
     let ok = true;
@@ -288,24 +345,19 @@ function run(p: usize, end: usize): bool {
       const stop = plain ? stopAt(pc + 1, p, end, end) : typedEnd(pc, k, p, end);
       if (stop == usize.MAX_VALUE || capCount == MAX_CAPS) ok = false;
       else {
-        const i = <usize>capCount << 2;
-        store<i32>(capOp + i, pc);
-        store<u32>(capStart + i, <u32>p);
-        store<u32>(capEnd + i, <u32>stop);
-        const kind = k & KIND_MASK;
-        if (kind == KIND_TS) {
-          const t = capTs + (i << 2);
-          store<i64>(t, tsSeconds);
-          store<u32>(t, tsFrac, 8);
-          store<i32>(t, tsRead ? tsFracDigits : -1, 12);
-          if (tsCap < 0) tsCap = capCount;
-        } else if ((kind == KIND_LEVEL || kind == KIND_PRI) && levelCap < 0) levelCap = capCount;
-        else if (kind == KIND_MSG && msgCap < 0) msgCap = capCount;
-        capCount++;
+        capture(pc, k, p, stop);
+        const next = op(pc + 1, 0);
+        if (next == OP_OPT && (retryPc < 0 || depth <= retryDepth) && (plain || (k & KIND_MASK) < KIND_PRI && (k & KIND_MASK) != KIND_TS)) {
+          retryPc = pc;
+          retryStart = p;
+          retryStop = stop;
+          retryCap = capCount - 1;
+          retryDepth = depth;
+        }
         p = stop;
         pc++;
         // A literal that a plain field stopped at is known to be there (litStop checked it).
-        if (plain && op(pc, 0) == OP_LIT) {
+        if (plain && next == OP_LIT) {
           p += <usize>op(pc, 2);
           pc++;
         }
@@ -319,24 +371,91 @@ function run(p: usize, end: usize): bool {
       store<i32>(optNext + d, op(pc, 1));
       pc++;
     } else {
-      // OP_OPT_END: the optional segment matched.
+      // OP_OPT_END: the optional segment matched; a retry inside it is given up with it.
       depth--;
+      if (retryDepth > depth) retryPc = -1;
       pc++;
     }
     if (!ok) {
+      if (retryPc >= 0 && depth == retryDepth) {
+        const stop = nextStop(end);
+        if (stop != usize.MAX_VALUE) {
+          capCount = retryCap;
+          dropCaps();
+          pc = retryPc;
+          capture(pc, op(pc, 1), retryStart, stop);
+          retryStop = stop;
+          p = stop;
+          pc++;
+          continue;
+        }
+        retryPc = -1;
+      }
       if (depth == 0) return false;
       // Inside an optional segment: undo it and go on after it.
       depth--;
+      if (retryDepth > depth) retryPc = -1;
       const d = <usize>depth << 2;
       p = <usize>load<u32>(optPos + d);
       capCount = load<i32>(optCaps + d);
-      if (tsCap >= capCount) tsCap = -1;
-      if (levelCap >= capCount) levelCap = -1;
-      if (msgCap >= capCount) msgCap = -1;
+      dropCaps();
       pc = load<i32>(optNext + d);
     }
   }
   return false; // not reached: the loop returns
+}
+
+/** The retried field's next stop after the last one, or usize.MAX_VALUE. */
+function nextStop(end: usize): usize {
+  if (retryStop >= end) return usize.MAX_VALUE;
+  // From here on the line's scans are remembered (memoStop): the attempts that follow do not read it again.
+  if (!memoOn) {
+    memoOn = true;
+    if (++memoGen == 0) {
+      memory.fill(MEMO, 0, PROGRAM_BYTES << 1);
+      memoGen = 1;
+    }
+  }
+  const stop = stopAt(retryPc + 1, retryStop + 1, end, end);
+  // A word field: [retryStart, retryStop) was found without blanks already.
+  if (stop != usize.MAX_VALUE && (op(retryPc, 1) & FLAG_WORD) != 0 && blankAt(retryStop, stop) != usize.MAX_VALUE) return usize.MAX_VALUE;
+  return stop;
+}
+
+// What each op's last scan (litStop, blankAt) found, while a line is retried:
+// 32 bytes an op (ops are 16 bytes, so PROGRAM_BYTES * 2): the line's
+// generation, the scan's mode, where it started, its limit, what it found
+// (NONE: nothing before the limit), and whether that was a blank that ended
+// a word field.
+let memoOn = false;
+let memoGen: u32 = 0;
+let MEMO: usize = 0;
+const NONE: u32 = u32.MAX_VALUE;
+const MODE_LIT = 0;
+const MODE_WORD = 1;
+const MODE_WS = 2;
+
+/**
+ * litStop or blankAt of op `pc` from p, answered from the op's last scan
+ * where that says it: the first stop at or after a place is the same for
+ * every place between there and that stop.
+ */
+function memoStop(pc: i32, p: usize, end: usize, limit: usize, mode: i32): usize {
+  const m = MEMO + (<usize>pc << 5);
+  if (load<u32>(m) == memoGen && load<i32>(m, 4) == mode && p >= <usize>load<u32>(m, 8)) {
+    const found = load<u32>(m, 16);
+    if (found != NONE && p <= <usize>found) return <usize>found < limit && load<u32>(m, 20) == 0 ? <usize>found : usize.MAX_VALUE;
+    if (found == NONE && limit <= <usize>load<u32>(m, 12)) return usize.MAX_VALUE;
+  }
+  wordBlank = 0;
+  const r = mode == MODE_WS ? blankAt(p, limit) : litStop(pc, p, end, limit, mode == MODE_WORD);
+  store<u32>(m, memoGen);
+  store<i32>(m, mode, 4);
+  store<u32>(m, <u32>p, 8);
+  store<u32>(m, <u32>limit, 12);
+  store<u32>(m, r != usize.MAX_VALUE ? <u32>r : wordBlank != 0 ? <u32>wordBlank : NONE, 16);
+  store<u32>(m, r == usize.MAX_VALUE && wordBlank != 0 ? 1 : 0, 20);
+  return r;
 }
 
 // ---- Timestamps with a strftime-like layout ----
@@ -574,6 +693,7 @@ function readLayout(l: usize, le: usize, p: usize, end: usize): usize {
           const m2 = digits(q, end, 2, 2);
           if (m2 >= 0) mm = m2;
           else numEnd = q;
+          if (hh > 23 || mm > 59) return 0;
           offset = (hh * 3600 + mm * 60) * (sign == 0x2d ? -1 : 1);
           hasOffset = true;
         }
@@ -595,14 +715,18 @@ function readLayout(l: usize, le: usize, p: usize, end: usize): usize {
     if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return 0;
     const guess = y < 0;
     if (guess) y = defaultYear;
-    let days = yday > 0 ? daysFromCivil(y, 1, 1) + yday - 1 : daysFromCivil(y, <i32>mo, <i32>d);
+    let days = yday >= 0 ? daysFromCivil(y, 1, 1) + yday - 1 : daysFromCivil(y, <i32>mo, <i32>d);
     let local = days * 86400 + h * 3600 + mi * 60 + s;
     utc = hasOffset ? local - offset : localToUtc(local);
     if (guess && utc > nowSeconds + 86400) {
-      days = yday > 0 ? daysFromCivil(y - 1, 1, 1) + yday - 1 : daysFromCivil(y - 1, <i32>mo, <i32>d);
+      y--;
+      days = yday >= 0 ? daysFromCivil(y, 1, 1) + yday - 1 : daysFromCivil(y, <i32>mo, <i32>d);
       local = days * 86400 + h * 3600 + mi * 60 + s;
       utc = hasOffset ? local - offset : localToUtc(local);
     }
+    // A day the year (as written, or as chosen above) does not have is no time: Feb 29 of a
+    // year that is not a leap year, Apr 31, day 0 or 366 of 2023 (no rolling into the next month).
+    if (yday >= 0 ? yday < 1 || yday > 337 + <i64>daysInMonth(<i32>y, 2) : d > <i64>daysInMonth(<i32>y, <i32>mo)) return 0;
   }
   if (utc < -62167219200 || utc > 253402300799) return 0;
   setTimestamp(utc, frac, fd);
@@ -623,12 +747,18 @@ export function setClock(year: i32, now: f64): void {
 /** extractPattern's result for a line the pattern does not match (an error code of emit(), apart from json.ts's). */
 export const PATTERN_NO_MATCH = 16;
 
-/** An integer field's text: optional '-' and digits, as JSON writes them (no leading zero). */
+// 2^53 - 1: past it a JSON number is not read back exactly by JSON.parse (and most readers).
+const MAX_SAFE: usize = memory.data<u8>([0x39, 0x30, 0x30, 0x37, 0x31, 0x39, 0x39, 0x32, 0x35, 0x34, 0x37, 0x34, 0x30, 0x39, 0x39, 0x31]); // 9007199254740991
+
+/**
+ * An integer field's text: optional '-' and digits, as JSON writes them (no
+ * leading zero), within ±(2^53 - 1) so that every reader gets these digits.
+ */
 function isInt(p: usize, e: usize): bool {
   if (p < e && load<u8>(p) == 0x2d) p++;
-  if (p == e || e - p > 18 || (load<u8>(p) == 0x30 && e - p > 1)) return false;
-  for (; p < e; p++) if (<u32>load<u8>(p) - 48 > 9) return false;
-  return true;
+  if (p == e || e - p > 16 || (load<u8>(p) == 0x30 && e - p > 1)) return false;
+  for (let q = p; q < e; q++) if (<u32>load<u8>(q) - 48 > 9) return false;
+  return e - p < 16 || memory.compare(p, MAX_SAFE, 16) <= 0;
 }
 
 /** Extract one line with the pattern: ts, level, msg, fields; PATTERN_NO_MATCH (the caller writes the error) or 0. */
@@ -671,11 +801,15 @@ export function extractPattern(p: usize, end: usize): i32 {
     const pc = load<i32>(capOp + c);
     const k = op(pc, 1);
     const kind = k & KIND_MASK;
-    const a = <usize>load<u32>(capStart + c);
-    const b = <usize>load<u32>(capEnd + c);
+    let a = <usize>load<u32>(capStart + c);
+    let b = <usize>load<u32>(capEnd + c);
     if (kind == KIND_PRI) { putFacility(priValue(a, b) >> 3); continue; }
     if (kind == KIND_SD) { putSd(a, b); continue; }
     if (kind != KIND_STRING && kind != KIND_INT) continue;
+    if ((k & FLAG_TRIM) != 0) {
+      while (a < b && isBlank(load<u8>(a))) a++;
+      while (b > a && isBlank(load<u8>(b - 1))) b--;
+    }
     if ((k & FLAG_NIL) != 0 && b == a + 1 && load<u8>(a) == 0x2d) continue;
     fieldSep();
     // The name is stored as its JSON key text: "name":

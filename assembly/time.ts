@@ -59,7 +59,7 @@ export function daysFromCivil(y: i64, m: i32, d: i32): i64 {
   return era * 146097 + doe - 719468;
 }
 
-function daysInMonth(y: i32, m: i32): i32 {
+export function daysInMonth(y: i32, m: i32): i32 {
   if (m == 2) return (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)) ? 29 : 28;
   return (m == 4 || m == 6 || m == 9 || m == 11) ? 30 : 31;
 }

@@ -3,6 +3,7 @@
 //   %{name:int}        an integer field (a JSON number when it is one)
 //   %{name:word}       a field without blanks (the alternative fails where it would hold one)
 //   %{name:nil}        a field that is left out when its text is exactly "-" (types combine: nil,int)
+//   %{name:trim}       a field without the spaces and tabs its text starts or ends with
 //   %{} or %{?name}    a field that is matched and dropped
 //   %{@ts:LAYOUT}      the record's timestamp, read with a strftime-like layout
 //                      (%Y %y %m %d %H %M %S %f %.f %b %a %j %z %s %%); %{@ts:nil,LAYOUT}: "-" is no time
@@ -18,10 +19,13 @@ import { createError, ErrorCodes } from './errors.js';
 
 const OP = { end: 0, lit: 1, ws: 2, field: 3, opt: 4, optEnd: 5 } as const;
 const KIND = { string: 0, int: 1, skip: 2, ts: 3, level: 4, msg: 5, pri: 6, sd: 7 } as const;
-/** Or-ed into a field's kind (assembly/pattern.ts: FLAG_NIL, FLAG_WORD). */
-const FLAG = { nil: 0x100, word: 0x200 } as const;
+/** Or-ed into a field's kind (assembly/pattern.ts: FLAG_NIL, FLAG_WORD, FLAG_TRIM). */
+const FLAG = { nil: 0x100, word: 0x200, trim: 0x400 } as const;
 const LAYOUT_CODES = new Set('YymdHMSfbajzs%');
-const FIELD_TYPES = ['int', 'nil', 'word'];
+const FIELD_TYPES = ['int', 'nil', 'word', 'trim'];
+/** The core's limits (assembly/pattern.ts: MAX_CAPS, and MAX_DEPTH less the segment each alternative but the last is wrapped in). */
+const MAX_FIELDS = 64;
+const MAX_NESTING = 16;
 
 export interface CompiledPattern {
   /** Four i32 words per op. */
@@ -58,10 +62,12 @@ export const BUILTIN_PATTERNS = {
 } as const;
 export type BuiltinPattern = keyof typeof BUILTIN_PATTERNS;
 
+/** `column` is a UTF-16 index into the pattern; the message counts characters (code points). */
 function fail(pattern: string, column: number, why: string): never {
-  const from = Math.max(0, column - 12);
-  const near = pattern.slice(from, column + 12);
-  throw createError(ErrorCodes.INVALID_OPTION, `option "format": pattern column ${column + 1}: ${why} (near ${JSON.stringify(near)})`);
+  const chars = Array.from(pattern);
+  const at = Array.from(pattern.slice(0, column)).length;
+  const near = chars.slice(Math.max(0, at - 12), at + 12).join('');
+  throw createError(ErrorCodes.INVALID_OPTION, `option "format": pattern column ${at + 1}: ${why} (near ${JSON.stringify(near)})`);
 }
 
 type Op = [number, number, number, number];
@@ -87,8 +93,15 @@ export function compilePattern(pattern: string): CompiledPattern {
   let names = new Set<string>();
   const opens: { index: number; column: number }[] = [];
   let literal = '';
-  /** What the last op was, to refuse two fields with nothing between them. */
+  /**
+   * Whether some way through the optional segments so far (each kept or
+   * skipped) ends with a field, to refuse two fields with nothing between them.
+   */
   let lastWasField = false;
+  /** lastWasField before each open %[ (a skipped segment leaves it as it was). */
+  const fieldBefore: boolean[] = [];
+  /** Fields of the alternative being compiled (the core captures at most MAX_FIELDS). */
+  let fieldCount = 0;
   /** Where the alternative being compiled starts, and the column after its first top-level timestamp. */
   let altFrom = 0;
   let tsEnd = -1;
@@ -102,6 +115,11 @@ export function compilePattern(pattern: string): CompiledPattern {
     if (names.has(n)) fail(pattern, column, `the field "${n}" appears twice`);
     names.add(n);
     if (!fields.includes(n)) fields.push(n);
+  };
+  /** The record's slots (@ts, @level, @msg, @pri, @sd): one of each per alternative. */
+  const slot = (n: string, column: number) => {
+    if (names.has(n)) fail(pattern, column, `the slot ${n} appears twice`);
+    names.add(n);
   };
   const flushLiteral = () => {
     if (literal === '') return;
@@ -142,13 +160,16 @@ export function compilePattern(pattern: string): CompiledPattern {
       endAlternative(i);
       ops = [];
       names = new Set();
+      fieldCount = 0;
       lastWasField = false;
       i += 2;
       continue;
     }
     if (next === '[') {
       flushLiteral();
+      if (opens.length === MAX_NESTING) fail(pattern, i, `optional segments nest at most ${MAX_NESTING} deep`);
       opens.push({ index: ops.length, column: i });
+      fieldBefore.push(lastWasField);
       ops.push([OP.opt, 0, 0, 0]);
       i += 2;
       continue;
@@ -160,15 +181,17 @@ export function compilePattern(pattern: string): CompiledPattern {
       if (open.index === ops.length - 1) fail(pattern, open.column, 'an empty optional segment');
       ops.push([OP.optEnd, 0, 0, 0]);
       ops[open.index][1] = ops.length; // the op after the segment
-      lastWasField = false;
+      lastWasField = (fieldBefore.pop() as boolean) || lastWasField;
       i += 2;
       continue;
     }
     if (next !== '{') fail(pattern, i, 'a % starts %{field}, %[ optional %], %| (an alternative) or %% (a literal %)');
     const close = pattern.indexOf('}', i + 2);
     if (close < 0) fail(pattern, i, 'this %{ is not closed with }');
+    if (pattern.slice(i + 2, close).includes('%{')) fail(pattern, i, 'this %{ is not closed with } before the next %{ (a field name cannot hold "%{")');
     flushLiteral();
-    if (lastWasField) fail(pattern, i, 'two fields need literal text or a space between them');
+    if (lastWasField) fail(pattern, i, 'two fields need literal text or a space between them (here, or where an optional segment is skipped)');
+    if (++fieldCount > MAX_FIELDS) fail(pattern, i, `an alternative holds at most ${MAX_FIELDS} fields`);
     const spec = pattern.slice(i + 2, close);
     const colon = spec.indexOf(':');
     const fieldName = colon < 0 ? spec : spec.slice(0, colon);
@@ -182,12 +205,14 @@ export function compilePattern(pattern: string): CompiledPattern {
       const nil = type.startsWith('nil,');
       const layout = nil ? type.slice(4) : type;
       if (layout === '') fail(pattern, i, '%{@ts:LAYOUT} needs a layout, e.g. %{@ts:%Y-%m-%d %H:%M:%S}');
+      slot(fieldName, i);
       checkLayout(pattern, layout, typeColumn + (nil ? 4 : 0));
       if (tsEnd < 0 && opens.length === 0) tsEnd = close + 1;
       op[1] = KIND.ts | (nil ? FLAG.nil : 0);
       pieces.push({ op, word: 2, bytes: Buffer.from(layout, 'utf8') });
     } else if (fieldName === '@level' || fieldName === '@msg' || fieldName === '@sd' || fieldName === '@pri') {
       if (type !== '') fail(pattern, i, `${fieldName} takes no type`);
+      slot(fieldName, i);
       op[1] = { '@level': KIND.level, '@msg': KIND.msg, '@sd': KIND.sd, '@pri': KIND.pri }[fieldName];
       // The priority writes a facility field.
       if (fieldName === '@pri') name('facility', i);
@@ -195,10 +220,10 @@ export function compilePattern(pattern: string): CompiledPattern {
       if (fieldName.startsWith('@')) fail(pattern, i, `unknown slot ${fieldName} (the slots are @ts, @level, @msg, @pri and @sd)`);
       const types = type === '' ? [] : type.split(',');
       for (const t of types) {
-        if (!FIELD_TYPES.includes(t)) fail(pattern, i, `unknown field type "${t}" (the types are int, nil and word, e.g. %{pid:nil,int}; timestamps are %{@ts:LAYOUT})`);
+        if (!FIELD_TYPES.includes(t)) fail(pattern, i, `unknown field type "${t}" (the types are int, nil, word and trim, e.g. %{pid:nil,int}; timestamps are %{@ts:LAYOUT})`);
       }
       name(fieldName, i);
-      op[1] = (types.includes('int') ? KIND.int : KIND.string) | (types.includes('nil') ? FLAG.nil : 0) | (types.includes('word') ? FLAG.word : 0);
+      op[1] = (types.includes('int') ? KIND.int : KIND.string) | (types.includes('nil') ? FLAG.nil : 0) | (types.includes('word') ? FLAG.word : 0) | (types.includes('trim') ? FLAG.trim : 0);
       pieces.push({ op, word: 2, bytes: Buffer.from(`${JSON.stringify(fieldName)}:`, 'utf8') });
     }
     ops.push(op);

@@ -50,9 +50,9 @@ function csv(text: string): string[][] {
 
 const LOGHUB: Record<string, string> = {
   HDFS: '%{Date} %{Time} %{Pid} %{Level} %{Component}: %{Content}',
-  Hadoop: '%{Date} %{Time} %{Level} [%{Process}] %{Component}: %{Content}',
+  Hadoop: '%{Date} %{Time} %{Level} [%{Process}] %{Component}: %{Content:trim}',
   Spark: '%{Date} %{Time} %{Level} %{Component}: %{Content}',
-  Zookeeper: '%{Date} %{Time} - %{Level} [%{Node}:%{Component}@%{Id}] - %{Content}',
+  Zookeeper: '%{Date} %{Time} - %{Level} [%{Node}:%{Component}@%{Id}] - %{Content:trim}',
   BGL: '%{Label} %{Timestamp} %{Date} %{Node} %{Time} %{NodeRepeat} %{Type} %{Component} %{Level} %{Content}',
   HPC: '%{LogId} %{Node} %{Component} %{State} %{Time} %{Flag} %{Content}',
   Thunderbird: '%{Label} %{Timestamp} %{Date} %{User} %{Month} %{Day} %{Time} %{Location} %{Component}%[[%{PID}]%]: %{Content}',
@@ -73,9 +73,8 @@ for (const [name, pattern] of Object.entries(LOGHUB)) {
       assert.equal(r.error, undefined, `line ${i + 1}: ${r.msg}`);
       assert.equal(r.line, Number(row.LineId));
       for (const col of columns) {
-        // The CSV trims what the layout's spaces stand for; fields are text as written.
-        // A field of an optional segment that did not match is absent: an empty cell.
-        assert.equal(String(r.fields[col] ?? '').trim(), row[col].trim(), `line ${i + 1}, ${col}`);
+        // Cell for cell, as written. A field of an optional segment that did not match is absent: an empty cell.
+        assert.equal(String(r.fields[col] ?? ''), row[col], `line ${i + 1}, ${col}`);
         cells++;
       }
     }
@@ -99,6 +98,63 @@ test('optional segments, skipped fields, integers, @level and @msg', () => {
   assert.deepEqual(rec('h1 sshd[x1]: x INFO y', p).fields, { host: 'h1', prog: 'sshd', pid: 'x1' });
   // Nor is one with a leading zero (JSON has no such numbers).
   assert.deepEqual(['0', '-0', '007', '-08424', '-'].map((pid) => rec(`h1 sshd[${pid}]: x INFO y`, p).fields.pid), [0, -0, '007', '-08424', '-']);
+});
+
+test('an integer field past ±(2^53 - 1) is written as text: its exact digits, in NDJSON and through JSON.parse', () => {
+  const n = (text: string) => rec(`${text} x`, '%{n:int} %{@msg}').fields.n;
+  assert.equal(n('123456789012345678'), '123456789012345678');
+  assert.equal(n('9007199254740992'), '9007199254740992');
+  assert.equal(n('-9007199254740992'), '-9007199254740992');
+  assert.equal(n('99999999999999999999'), '99999999999999999999');
+  assert.equal(n('9007199254740991'), 9007199254740991);
+  assert.equal(n('-9007199254740991'), -9007199254740991);
+  assert.equal(n('999999999999999'), 999999999999999);
+  assert.match(parseBuffer('123456789012345678 x\n', { format: { pattern: '%{n:int} %{@msg}' } }).ndjson.toString(), /"n":"123456789012345678"/);
+});
+
+test('trim fields drop the spaces and tabs around their text, and combine with int and nil', () => {
+  const r = rec(' x \t| 42 |  - |a  b  |', '%{a:trim}|%{b:trim,int}|%{c:nil,trim}|%{d:trim}|%{e:trim}');
+  assert.deepEqual(r.fields, { a: 'x', b: 42, d: 'a  b', e: '' });
+  assert.deepEqual(rec('k=  v \t', 'k=%{v:trim}').fields, { v: 'v' });
+  // Without trim, the same text as written.
+  assert.deepEqual(rec('k=  v \t', 'k=%{v}').fields, { v: '  v \t' });
+});
+
+test('a field followed by an optional segment grows past a failed attempt, in linear time', () => {
+  for (const flavor of ['simd', 'scalar'] as const) {
+    const one = (line: string, pattern: string) => {
+      const r = parseBuffer(line + '\n', { format: { pattern } }, { flavor }).records()[0];
+      return [r.msg, r.fields, r.error ?? null];
+    };
+    const p = '%{@ts:%Y-%m-%d %H:%M:%S} %{@msg}%[ (%{addr})%]';
+    assert.deepEqual(one('2024-05-01 12:00:00 login ok (10.0.0.1)', p), ['login ok', { addr: '10.0.0.1' }, null], flavor);
+    assert.deepEqual(one('2024-05-01 12:00:00 login ok', p), ['login ok', {}, null], flavor);
+    assert.deepEqual(one('foo (bar', '%{a}%[ (%{b})%]'), [null, { a: 'foo (bar' }, null], flavor);
+    assert.deepEqual(one('foo (bar) extra', '%{a}%[ (%{b})%]'), [null, { a: 'foo (bar) extra' }, null], flavor);
+    // The first place from the left where the segment and the rest of the pattern both match.
+    assert.deepEqual(one('x (y) z (w)', '%{a}%[ (%{b})%]'), [null, { a: 'x (y) z', b: 'w' }, null], flavor);
+    const sys = '%{host} %{app}%[[%{pid}]%]: %{@msg}';
+    assert.deepEqual(one('h foo[bar: x', sys), ['x', { host: 'h', app: 'foo[bar' }, null], flavor);
+    assert.deepEqual(one('h foo[1]x[2]: y', sys), ['y', { host: 'h', app: 'foo[1]x', pid: '2' }, null], flavor);
+    assert.deepEqual(one('h foo[1]: y', sys), ['y', { host: 'h', app: 'foo', pid: '1' }, null], flavor);
+    // A field inside the segment does not take the outer field's retry: skipping the segment still can.
+    assert.deepEqual(one('x ( [qx ( [q)', '%{a}%[ (%{b}%[ [%{c}]%])%] %{d}'), [null, { a: 'x', d: '( [qx ( [q)' }, null], flavor);
+    // Lines with a candidate every few bytes and the segment failing late: each is read a bounded number of times.
+    const long: [string, string][] = [
+      ['%{a}%[ (%{b})%]', 'x ('.repeat(200_000)],
+      ['%{a}%[ (%{b})%]', 'x ('.repeat(200_000) + ') y'],
+      ['%{a}%[[%{b:word}]%]', 'x['.repeat(300_000)],
+      ['%{a}%[ (%{b})%]: %{c}', 'x ('.repeat(200_000) + ') y'],
+    ];
+    for (const [pattern, line] of long) {
+      const t = performance.now();
+      const r = parseBuffer(line + '\n', { format: { pattern } }, { flavor }).records()[0];
+      const ms = performance.now() - t;
+      assert.equal(r.error === undefined ? r.fields.a : r.error, pattern.endsWith('%{c}') ? 'no match' : line, pattern);
+      // Quadratic work on 600 kB would take minutes.
+      assert.ok(ms < 3000, `${flavor} ${pattern}: ${ms} ms`);
+    }
+  }
 });
 
 test('a line that does not match is a record with "error":"no match" and the line as msg; the parse goes on', () => {
@@ -127,6 +183,55 @@ test('timestamps with layouts: %Y %m %d %H %M %S %f %b %a %y %j %z %s, zones, li
   assert.equal(ts('[2024-05-01 12:00:00+05:30] x', '%Y-%m-%d %H:%M:%S%z', 'Europe/Berlin'), '2024-05-01T06:30:00Z');
   // A layout that does not fit: the line does not match.
   assert.equal(parseBuffer('[2024-13-01 00:00:00] x\n', { format: { pattern: '[%{@ts:%Y-%m-%d %H:%M:%S}] %{@msg}' } }).records()[0].error, 'no match');
+});
+
+test('a timestamp that is not a real date does not match: no day past the month, no day of year past the year, no offset past 23:59', () => {
+  const ts = (line: string, layout: string) => {
+    const r = rec(line, `%{@ts:${layout}} %{@msg}`);
+    return r.error ?? r.ts;
+  };
+  const cases: [string, string, string][] = [
+    ['2024-02-30 a', '%Y-%m-%d', 'no match'],
+    ['2023-02-29 a', '%Y-%m-%d', 'no match'],
+    ['2024-04-31 a', '%Y-%m-%d', 'no match'],
+    ['2024-02-29 a', '%Y-%m-%d', '2024-02-29T00:00:00Z'],
+    ['2000-02-29 a', '%Y-%m-%d', '2000-02-29T00:00:00Z'],
+    ['1900-02-29 a', '%Y-%m-%d', 'no match'],
+    ['2024-12-31 a', '%Y-%m-%d', '2024-12-31T00:00:00Z'],
+    ['2024 000 a', '%Y %j', 'no match'],
+    ['2023 366 a', '%Y %j', 'no match'],
+    ['2024 400 a', '%Y %j', 'no match'],
+    ['2024 366 a', '%Y %j', '2024-12-31T00:00:00Z'],
+    ['2023 365 a', '%Y %j', '2023-12-31T00:00:00Z'],
+    ['2024 001 a', '%Y %j', '2024-01-01T00:00:00Z'],
+    ['2024-05-01T00:00:00+99:99 a', '%Y-%m-%dT%H:%M:%S%z', 'no match'],
+    ['2024-05-01T00:00:00+0575 a', '%Y-%m-%dT%H:%M:%S%z', 'no match'],
+    ['2024-05-01T00:00:00+24 a', '%Y-%m-%dT%H:%M:%S%z', 'no match'],
+    ['2024-05-01T00:00:00+23:59 a', '%Y-%m-%dT%H:%M:%S%z', '2024-04-30T00:01:00Z'],
+    ['2024-05-01T00:00:00-0530 a', '%Y-%m-%dT%H:%M:%S%z', '2024-05-01T05:30:00Z'],
+  ];
+  for (const [line, layout, want] of cases) assert.equal(ts(line, layout), want, `${line} with ${layout}`);
+  // In an optional segment, the segment does not match.
+  const opt = rec('x 2024-02-30 y', '%{a} %[%{@ts:%Y-%m-%d} %]%{@msg}');
+  assert.deepEqual([opt.ts, opt.msg, opt.fields], [null, '2024-02-30 y', { a: 'x' }]);
+  // The built-in formats: clf's date, syslog's Feb 29 in the year the line is given.
+  const clf = parseBuffer('1.2.3.4 - - [31/Feb/2024:00:00:00 +0000] "GET / HTTP/1.1" 200 5\n', { format: 'clf' }).records()[0];
+  assert.equal(clf.error, 'no match');
+  const realNow = Date.now;
+  try {
+    const feb29 = (now: string) => {
+      Date.now = () => Date.parse(now);
+      const r = parseBuffer('Feb 29 12:00:00 h app: x\n', { format: 'syslog' }).records()[0];
+      return r.error ?? r.ts;
+    };
+    // The year is this one, or the one before when this one would put the line more than a day ahead.
+    assert.equal(feb29('2025-06-01T00:00:00Z'), 'no match');
+    assert.equal(feb29('2024-06-01T00:00:00Z'), '2024-02-29T12:00:00Z');
+    assert.equal(feb29('2025-01-15T00:00:00Z'), '2024-02-29T12:00:00Z');
+    assert.equal(feb29('2024-01-15T00:00:00Z'), 'no match');
+  } finally {
+    Date.now = realNow;
+  }
 });
 
 test('a time kept from the line before is used only where the layout would read the same: same text, same bytes after it, same pattern and zone', () => {
@@ -188,6 +293,48 @@ test('a pattern that does not compile says which column and why', () => {
     });
     if (pattern !== '') assert.throws(() => parseBuffer('x\n', { format: `pattern:${pattern}` }), re);
   }
+});
+
+test('patterns that could never match, or would give empty or repeated slots, do not compile', () => {
+  const fields = (n: number) => Array.from({ length: n }, (_, k) => `%{f${k}}`).join(' ');
+  const nested = (n: number) => '%[a'.repeat(n) + '%]'.repeat(n);
+  const refused: [string, RegExp][] = [
+    // The core captures 64 fields an alternative and nests 16 segments.
+    [fields(65), new RegExp(`column ${fields(64).length + 2}: an alternative holds at most 64 fields`)],
+    [`x%|${fields(65)}`, new RegExp(`column ${fields(64).length + 5}: an alternative holds at most 64 fields`)],
+    [`%{a} ${nested(17)}`, /column 54: optional segments nest at most 16 deep/],
+    [`${nested(17)}%|b`, /column 49: optional segments nest at most 16 deep/],
+    // Fields with nothing between them where a segment is kept or skipped.
+    ['%[%{a}%]%{b}', /column 9: two fields need literal text or a space/],
+    ['%{a} %[%{b}%]%{c}', /column 14: two fields/],
+    ['%{a}%[%{b}%]', /column 7: two fields/],
+    ['%{a}%[x%]%{b}', /column 10: two fields/],
+    ['%{a}%[x%[y%]%]%{b}', /column 15: two fields/],
+    ['%{a}%[%[x%]y%]%{b}', /column 15: two fields/],
+    // One of each slot in an alternative.
+    ['%{@ts:%Y} %{@ts:%m}', /column 11: the slot @ts appears twice/],
+    ['%{@msg} - %{@msg}', /column 11: the slot @msg appears twice/],
+    ['%{@level} %[%{@level}%]', /column 13: the slot @level appears twice/],
+    // An unclosed %{ before another.
+    ['%{a %{b}', /column 1: this %\{ is not closed with \} before the next %\{/],
+    // Columns count characters, not UTF-16 units.
+    ['\u{1F600}\u{1F600}%{a}%{b}', /column 7: two fields .*near "\u{1F600}\u{1F600}%\{a\}%\{b\}"/u],
+  ];
+  for (const [pattern, re] of refused) {
+    assert.throws(() => compilePattern(pattern), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'LOGWIRE_ERR_INVALID_OPTION');
+      assert.match(err.message, re, pattern);
+      return true;
+    }, pattern);
+  }
+  // At the limits, and what stays allowed: the same slot in two alternatives, fields after a segment that ends with text.
+  const accepted = [fields(64), `x%|${fields(64)}`, `%{a} ${nested(16)}`, `${nested(16)}%|b`, '%{@msg}%|x %{@msg}', '%{a}%[x%{b}y%] %{c}', '%[%{a}:%]%{b}'];
+  for (const pattern of accepted) assert.doesNotThrow(() => compilePattern(pattern), pattern);
+  // And they match: 64 fields, 16 nested segments in an alternative that is not the last.
+  const line = Array.from({ length: 64 }, (_, k) => `v${k}`).join(' ');
+  assert.equal(rec(line, fields(64)).fields.f63, 'v63');
+  const deep = rec('a'.repeat(16) + ' z', `${nested(16)} %{z}%|%{other}`);
+  assert.deepEqual(deep.fields, { z: 'z' });
 });
 
 test('patterns run in the worker pool too (parseFile), the same as on the calling thread', async () => {
