@@ -42,7 +42,14 @@ export const PROGRAM_BYTES = 64 << 10;
 
 /** RFC 5424 and RFC 3164 (with or without the <PRI> a network sender puts first), in that order. */
 const SYSLOG_5424 = '<%{@pri}>1 %{@ts:nil,%Y-%m-%dT%H:%M:%S%.f%z} %{host:nil} %{app:nil} %{pid:nil,int} %{msgid:nil} %{@sd}%[ %[\uFEFF%]%{@msg}%]';
-const SYSLOG_3164 = '%[<%{@pri}>%]%{@ts:%b %d %H:%M:%S} %{host} %{app}%[[%{pid:int}]%]: %{@msg}';
+const SYSLOG_3164_TIME = '%[<%{@pri}>%]%{@ts:%b %d %H:%M:%S} ';
+/** A tag is one word, the program and an optional [pid], then ":"; the message after it may be empty. */
+const SYSLOG_3164_TAG = '%{app:word}%[[%{pid:int}]%]:%[ %{@msg}%]';
+/**
+ * RFC 3164, in this order: a tag right after the time (no host: a first word
+ * ending in ":" is a tag), a host and a tag, a host and a message without a tag.
+ */
+const SYSLOG_3164 = [SYSLOG_3164_TAG, `%{host:word} ${SYSLOG_3164_TAG}`, '%{host:word}%[ %{@msg}%]'].map((rest) => SYSLOG_3164_TIME + rest).join('%|');
 /**
  * Apache 2.4 (module, pid, microseconds) and 2.2 in one pattern, the time read once: a 2.2
  * line never has a blank-free "module:" in its first brackets.

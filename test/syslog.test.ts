@@ -105,6 +105,29 @@ test('RFC 3164 lines keep working, with or without a <PRI> first', () => {
   assert.equal(one('<999>Oct 11 22:14:15 mymachine su: x', 'syslog').error, 'no match');
 });
 
+test('RFC 3164 lines without a tag, without a host or with an empty message: a tag is one word ending in ":", the message kept whole without one', () => {
+  const syslog = (line: string) => {
+    const r = one(line, 'syslog');
+    return [r.error ?? null, r.level, r.msg, r.fields];
+  };
+  // RFC 3164, section 5.4: no tag, the host an address.
+  assert.deepEqual(syslog('<13>Feb  5 17:32:18 10.0.0.99 Use the BFG!'), [null, 'info', 'Use the BFG!', { facility: 'user', host: '10.0.0.99' }]);
+  assert.deepEqual(syslog('Jun 14 15:16:01 host -- MARK --'), [null, null, '-- MARK --', { host: 'host' }]);
+  // A first word that ends in ":" (or "[pid]:") is a tag: no host.
+  assert.deepEqual(syslog('Jun 14 15:16:01 prog[123]: no host'), [null, null, 'no host', { app: 'prog', pid: 123 }]);
+  assert.deepEqual(syslog('Jun 14 15:16:01 prog: msg: x'), [null, null, 'msg: x', { app: 'prog' }]);
+  // An empty message: null without the space, "" with it.
+  assert.deepEqual(syslog('Jun 14 15:16:01 host prog:'), [null, null, null, { host: 'host', app: 'prog' }]);
+  assert.deepEqual(syslog('Jun 14 15:16:01 host prog[7]: '), [null, null, '', { host: 'host', app: 'prog', pid: 7 }]);
+  assert.deepEqual(syslog('Jun 14 15:16:01 host'), [null, null, null, { host: 'host' }]);
+  // A tag is one word: "my prog[1]:" is message text.
+  assert.deepEqual(syslog('Jun 14 15:16:01 host my prog[1]: x'), [null, null, 'my prog[1]: x', { host: 'host' }]);
+  assert.deepEqual(syslog('Jun 14 15:16:01 host a:b c'), [null, null, 'a:b c', { host: 'host' }]);
+  // A host with colons (IPv6) before a tag.
+  assert.deepEqual(syslog('Jun 14 15:16:01 fe80::1 sshd[1]: x'), [null, null, 'x', { host: 'fe80::1', app: 'sshd', pid: 1 }]);
+  assert.equal(one('Jun 14 15:16:01', 'syslog').error, 'no match');
+});
+
 test('a syslog file may mix RFC 5424 and RFC 3164 lines; files in the worker pool give the same records', async () => {
   const lines = [
     '<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3"] An application event',
