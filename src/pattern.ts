@@ -56,10 +56,18 @@ const SYSLOG_3164 = [SYSLOG_3164_TAG, `%{host:word} ${SYSLOG_3164_TAG}`, '%{host
  */
 const APACHE_ERROR = '[%{@ts:%a %b %d %H:%M:%S%.f %Y}] [%[%{module:nil,word}:%]%{@level}] %[[pid %{pid:int}%[:tid %{tid:int}%]] %]%[[client %{client}] %]%{@msg}';
 
+/**
+ * Access logs: the request is METHOD PATH [PROTOCOL], words without blanks; any
+ * other request ("-", "", a TLS handshake's bytes) is kept whole as `request`.
+ */
+const ACCESS_REQUESTS = ['%{method:word} %{path:word}%[ %{protocol:word}%]', '%{request}'];
+const accessLog = (tail: string) => ACCESS_REQUESTS.map((request) => `%{client} %{ident} %{user} [%{@ts:%d/%b/%Y:%H:%M:%S %z}] "${request}" %{status:int} %{size:int}${tail}`).join('%|');
+
 /** Formats that are patterns underneath (docs/patterns.md, "Built-in formats"). */
 export const BUILTIN_PATTERNS = {
-  clf: '%{client} %{ident} %{user} [%{@ts:%d/%b/%Y:%H:%M:%S %z}] "%{method} %{path}%[ %{protocol}%]" %{status:int} %{size:int}',
-  combined: '%{client} %{ident} %{user} [%{@ts:%d/%b/%Y:%H:%M:%S %z}] "%{method} %{path}%[ %{protocol}%]" %{status:int} %{size:int} "%{referer}" "%{agent}"',
+  // clf reads the common fields of a line and drops what follows the size (combined's referer and agent, say).
+  clf: accessLog('%[ %{}%]'),
+  combined: accessLog(' "%{referer}" "%{agent}"'),
   apache_error: APACHE_ERROR,
   syslog: `${SYSLOG_5424}%|${SYSLOG_3164}`,
 } as const;

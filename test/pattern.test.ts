@@ -227,6 +227,26 @@ test('built-in formats: clf and combined access logs, apache_error, syslog with 
   assert.equal(one('not a syslog line', 'syslog').error, 'no match');
 });
 
+test('access logs: a request that is not METHOD PATH [PROTOCOL] is kept whole as "request"; clf drops what follows the size', () => {
+  const head = '1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] ';
+  const fields = (line: string, format: 'clf' | 'combined') => {
+    const r = parseBuffer(line + '\n', { format }).records()[0];
+    assert.equal(r.error, undefined, line);
+    assert.equal(r.ts, '2000-10-10T20:55:36Z', line);
+    return r.fields;
+  };
+  const common = { client: '1.2.3.4', ident: '-', user: '-' };
+  for (const [request, status, size] of [['-', 408, 0], ['', 400, 0], [String.raw`\x16\x03\x01\x00\xa5\x01`, 400, 157], ['\x16\x03\x01\xa5\x01', 400, 157], ['GET /a b c HTTP/1.1', 200, 5]] as const) {
+    assert.deepEqual(fields(`${head}"${request}" ${status} ${size} "-" "-"`, 'combined'), { ...common, request, status, size, referer: '-', agent: '-' });
+    assert.deepEqual(fields(`${head}"${request}" ${status} ${size}`, 'clf'), { ...common, request, status, size });
+  }
+  // nginx writes a quote in a value as \x22: kept as written.
+  assert.equal(fields(`${head}"GET / HTTP/1.1" 200 5 "-" "Mozilla \\x22quoted\\x22 agent"`, 'combined').agent, String.raw`Mozilla \x22quoted\x22 agent`);
+  // clf on a combined line: the common fields, the rest dropped.
+  assert.deepEqual(fields(`${head}"GET /x HTTP/1.1" 200 5 "-" "curl"`, 'clf'), { ...common, method: 'GET', path: '/x', protocol: 'HTTP/1.1', status: 200, size: 5 });
+  assert.equal(parseBuffer(`${head}"GET /x HTTP/1.1" 200\n`, { format: 'clf' }).records()[0].error, 'no match');
+});
+
 test('auto picks a built-in pattern format when every sampled line matches it, else the classic/logfmt/json rule', async () => {
   const { parseFile } = await import('../src/index.js');
   const samples: [string, string][] = [
