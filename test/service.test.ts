@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseBuffer } from '../src/index.js';
 import { startService, type Service, type ServiceOptions } from '../src/service/server.js';
+import { parseSourceFlag, resolveService } from '../src/service/config.js';
 import { Client } from './support/ws-client.js';
 import { serveProcess } from './support/serve-process.js';
 
@@ -818,4 +819,19 @@ test('multiline: a backlog big enough for the worker pool gives each record once
     await c.close();
     await svc.close();
   }
+});
+
+test('--source: a format=pattern: or multiline=pattern: value keeps its commas up to the next setting', () => {
+  const tsPattern = '%{@ts:%Y-%m-%d %H:%M:%S,%f} %{@msg}';
+  assert.deepEqual(parseSourceFlag(`app=/var/log/a.log,/var/log/b.log,format=pattern:${tsPattern}`), { name: 'app', globs: ['/var/log/a.log', '/var/log/b.log'], format: `pattern:${tsPattern}` });
+  assert.deepEqual(parseSourceFlag('app=/x/*.log,format=pattern:%{a} %{b:nil,int},tz=+02:00,root=/x,multiline=pattern:%{@ts:%Y-%m-%d %H:%M:%S,%f} ,policy=drop'), {
+    name: 'app', globs: ['/x/*.log'], format: 'pattern:%{a} %{b:nil,int}', tz: '+02:00', roots: ['/x'], multiline: 'pattern:%{@ts:%Y-%m-%d %H:%M:%S,%f} ', policy: 'drop',
+  });
+  // Outside a pattern a comma still separates globs and settings.
+  assert.deepEqual(parseSourceFlag('app=/x/a.log,format=json,/x/b.log'), { name: 'app', globs: ['/x/a.log', '/x/b.log'], format: 'json' });
+  // The flag's pattern reads like the config file's.
+  const o = resolveService({ sources: [parseSourceFlag(`app=${tmpdir()}/a.log,format=pattern:${tsPattern}`)] });
+  assert.equal(o.sources[0].format, `pattern:${tsPattern}`);
+  const records = parseBuffer('2024-05-01 12:00:00,123 hello\n', { format: o.sources[0].format }).records();
+  assert.deepEqual([records[0].ts, records[0].msg], ['2024-05-01T12:00:00.123Z', 'hello']);
 });
