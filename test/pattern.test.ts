@@ -216,10 +216,10 @@ test('built-in formats: clf and combined access logs, apache_error, syslog with 
   assert.equal(one('[Sun Dec 04 04:47:44 2005] [notice] workerEnv.init() ok', 'apache_error').msg, 'workerEnv.init() ok');
   const sys = one('Jun  4 15:16:01 combo sshd(pam_unix)[19939]: check pass; user unknown', 'syslog');
   assert.deepEqual([sys.msg, sys.fields], ['check pass; user unknown', { host: 'combo', app: 'sshd(pam_unix)', pid: 19939 }]);
-  // No year in the line: this year, or last year for a time more than a day ahead of now.
+  // No year in the line: the year a day from now, or the year before for a time more than a day ahead of now.
   const now = new Date();
   for (const [month, day] of [[0, 1], [11, 31]] as const) {
-    let year = now.getUTCFullYear();
+    let year = new Date(now.getTime() + 86_400_000).getUTCFullYear();
     if (Date.UTC(year, month, day, 23, 59, 59) > now.getTime() + 86_400_000) year--;
     const text = `${['Jan', 'Dec'][month === 0 ? 0 : 1]} ${String(day).padStart(2, ' ')} 23:59:59 h app: x`;
     assert.equal(one(text, 'syslog').ts, new Date(Date.UTC(year, month, day, 23, 59, 59)).toISOString().replace('.000Z', 'Z'), text);

@@ -177,8 +177,12 @@ export class WasmCore {
     }
   }
 
-  /** Choose format and mode; `file` is written into every record. */
-  configure(format: ConcreteFormat, mode: Mode, file: string, opts: { levelRaw?: boolean; chunkCrc?: boolean; mapped?: boolean; multiline?: Multiline | null } = {}): void {
+  /**
+   * Choose format and mode; `file` is written into every record. `clock`
+   * (ms since the epoch): the time a layout without a year (syslog) is read
+   * against; a file's modification time, else now.
+   */
+  configure(format: ConcreteFormat, mode: Mode, file: string, opts: { levelRaw?: boolean; chunkCrc?: boolean; mapped?: boolean; multiline?: Multiline | null; clock?: number } = {}): void {
     const prefix = Buffer.from(`{"file":${JSON.stringify(file)},"offset":`, 'utf8');
     if (prefix.length > this.exports.prefixSize()) {
       throw createError(ErrorCodes.INVALID_OPTION, `file name too long (${prefix.length} bytes)`);
@@ -189,9 +193,10 @@ export class WasmCore {
     const pattern = format.startsWith('pattern:') ? format.slice(8) : BUILTIN_PATTERNS[format as BuiltinPattern];
     if (pattern !== undefined) {
       this.loadPattern(pattern);
-      // Layouts without a year (syslog) read the current one.
-      const now = Date.now();
-      this.exports.setClock(new Date(now).getUTCFullYear(), Math.floor(now / 1000));
+      // Layouts without a year (syslog): the year of the clock a day on (a local time in a zone east
+      // of UTC may already be in the next year), or the one before for a time more than a day ahead of the clock.
+      const now = opts.clock ?? Date.now();
+      this.exports.setClock(new Date(now + 86_400_000).getUTCFullYear(), Math.floor(now / 1000));
       id = FORMAT_PATTERN;
     } else id = FORMAT_IDS[format as 'classic'];
     this.exports.configure(id, Mode[mode], flags, prefix.length);
