@@ -57,10 +57,11 @@ const SYSLOG_3164 = [SYSLOG_3164_TAG, `%{host:word} ${SYSLOG_3164_TAG}`, '%{host
 const APACHE_ERROR = '[%{@ts:%a %b %d %H:%M:%S%.f %Y}] [%[%{module:nil,word}:%]%{@level}] %[[pid %{pid:int}%[:tid %{tid:int}%]] %]%[[client %{client}] %]%{@msg}';
 
 /**
- * Access logs: the request is METHOD PATH [PROTOCOL], words without blanks; any
- * other request ("-", "", a TLS handshake's bytes) is kept whole as `request`.
+ * Access logs: the request is METHOD PATH [PROTOCOL], or METHOD PATH PROTOCOL with
+ * blanks in the path; any other request ("-", "", a TLS handshake's bytes) is kept
+ * whole as `request`.
  */
-const ACCESS_REQUESTS = ['%{method:word} %{path:word}%[ %{protocol:word}%]', '%{request}'];
+const ACCESS_REQUESTS = ['%{method:word} %{path:word}%[ %{protocol:word}%]', '%{method:word} %{path} %{protocol:word}', '%{request}'];
 const accessLog = (tail: string) => ACCESS_REQUESTS.map((request) => `%{client} %{ident} %{user} [%{@ts:%d/%b/%Y:%H:%M:%S %z}] "${request}" %{status:int} %{size:int}${tail}`).join('%|');
 
 /** Formats that are patterns underneath (docs/patterns.md, "Built-in formats"). */

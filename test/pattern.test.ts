@@ -88,6 +88,24 @@ test('fields stop lazily at what follows; the last takes the rest; a space match
   assert.deepEqual(r.fields, { x: 'a', y: 'b:c', z: 'd', tail: 'rest of it' });
 });
 
+test('a literal that ends the pattern stops a field only at the end of the line; a space before a word and a literal only where that word reaches it', () => {
+  const fields = (pattern: string, line: string) => {
+    const r = parseBuffer(line + '\n', { format: { pattern } }).records()[0];
+    return r.error ?? r.fields;
+  };
+  assert.deepEqual(fields('[%{a}]', '[x] y]'), { a: 'x] y' });
+  assert.deepEqual(fields('"%{a}" "%{b}"', '"1" "say "hi" now"'), { a: '1', b: 'say "hi" now' });
+  assert.equal(fields('[%{a}]', '[x] y'), 'no match');
+  assert.deepEqual(fields('%{a} %{b:word};', 'one two three four;'), { a: 'one two three', b: 'four' });
+  assert.deepEqual(fields('%{a} %{b:word}; %{c}', 'x y; z; w'), { a: 'x', b: 'y', c: 'z; w' });
+  assert.equal(fields('%{a} %{b:word};', 'one two three;four'), 'no match');
+  // Without a word after it a space still stops a field at the first blank.
+  assert.deepEqual(fields('%{a} %{b};', 'one two three;'), { a: 'one', b: 'two three' });
+  // In a multiline start pattern the rest of the line may be anything: a last literal may come anywhere.
+  const recs = parseBuffer('[a] x\n  more\n[b] y\n', { format: 'classic', multiline: { start: 'pattern:[%{}]' } }).records();
+  assert.equal(recs.length, 2);
+});
+
 test('optional segments, skipped fields, integers, @level and @msg', () => {
   const p = '%{host} %{prog}%[[%{pid:int}]%]: %{?skip} %{@level} %{@msg}';
   assert.deepEqual(rec('h1 sshd[42]: x WARN disk full', p).fields, { host: 'h1', prog: 'sshd', pid: 42 });
@@ -236,12 +254,15 @@ test('access logs: a request that is not METHOD PATH [PROTOCOL] is kept whole as
     return r.fields;
   };
   const common = { client: '1.2.3.4', ident: '-', user: '-' };
-  for (const [request, status, size] of [['-', 408, 0], ['', 400, 0], [String.raw`\x16\x03\x01\x00\xa5\x01`, 400, 157], ['\x16\x03\x01\xa5\x01', 400, 157], ['GET /a b c HTTP/1.1', 200, 5]] as const) {
+  for (const [request, status, size] of [['-', 408, 0], ['', 400, 0], [String.raw`\x16\x03\x01\x00\xa5\x01`, 400, 157], ['\x16\x03\x01\xa5\x01', 400, 157], ['GARBAGE', 400, 0]] as const) {
     assert.deepEqual(fields(`${head}"${request}" ${status} ${size} "-" "-"`, 'combined'), { ...common, request, status, size, referer: '-', agent: '-' });
     assert.deepEqual(fields(`${head}"${request}" ${status} ${size}`, 'clf'), { ...common, request, status, size });
   }
-  // nginx writes a quote in a value as \x22: kept as written.
+  // A path with blanks, when a protocol ends the request.
+  assert.deepEqual(fields(`${head}"GET /a b c HTTP/1.1" 200 5 "-" "-"`, 'combined'), { ...common, method: 'GET', path: '/a b c', protocol: 'HTTP/1.1', status: 200, size: 5, referer: '-', agent: '-' });
+  // nginx writes a quote in a value as \x22, Apache as \": both kept as written.
   assert.equal(fields(`${head}"GET / HTTP/1.1" 200 5 "-" "Mozilla \\x22quoted\\x22 agent"`, 'combined').agent, String.raw`Mozilla \x22quoted\x22 agent`);
+  assert.equal(fields(`${head}"GET / HTTP/1.1" 200 5 "-" "Mozilla \\"quoted\\" agent"`, 'combined').agent, String.raw`Mozilla \"quoted\" agent`);
   // clf on a combined line: the common fields, the rest dropped.
   assert.deepEqual(fields(`${head}"GET /x HTTP/1.1" 200 5 "-" "curl"`, 'clf'), { ...common, method: 'GET', path: '/x', protocol: 'HTTP/1.1', status: 200, size: 5 });
   assert.equal(parseBuffer(`${head}"GET /x HTTP/1.1" 200\n`, { format: 'clf' }).records()[0].error, 'no match');
