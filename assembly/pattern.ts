@@ -114,7 +114,7 @@ function litAt(pc: i32, p: usize, end: usize): bool {
 function stopAt(pc: i32, p: usize, end: usize, limit: usize): usize {
   const kind = op(pc, 0);
   if (kind == OP_LIT) return memoOn ? memoStop(pc, p, end, limit, MODE_LIT) : litStop(pc, p, end, limit, false);
-  if (kind == OP_WS) return memoOn ? memoStop(pc, p, end, limit, MODE_WS) : blankAt(p, limit);
+  if (kind == OP_WS) return memoOn ? memoStop(pc, p, end, limit, MODE_WS) : blanksStop(pc, p, end, limit);
   if (kind == OP_OPT) {
     // Either the optional segment's start or what follows it, whichever comes first:
     // what follows is searched first, so the segment's start is looked for only before it.
@@ -157,6 +157,26 @@ function blankAt(p: usize, limit: usize): usize {
 /** Where a word field's litStop found a blank first (memoStop reads it). */
 let wordBlank: usize = 0;
 
+/**
+ * Where a space (op `pc`) can start in [p, limit): at the first blank, but
+ * when a word field and a literal follow the space, only at a blank run from
+ * which that word reaches its literal: `%{path} %{protocol:word}"` reads
+ * `/a b c HTTP/1.1"` as "/a b c" and "HTTP/1.1". Each candidate's word
+ * ends at the next blank, so the work stays linear.
+ */
+function blanksStop(pc: i32, p: usize, end: usize, limit: usize): usize {
+  let q = blankAt(p, limit);
+  const word = pc + 1;
+  if (op(word, 0) != OP_FIELD || (op(word, 1) & FLAG_WORD) == 0 || op(word + 1, 0) != OP_LIT) return q;
+  while (q != usize.MAX_VALUE) {
+    let r = q;
+    while (r < end && isBlank(load<u8>(r))) r++;
+    if (litStop(word + 1, r, end, end, true) != usize.MAX_VALUE) return q;
+    q = r < limit ? blankAt(r, limit) : usize.MAX_VALUE;
+  }
+  return q;
+}
+
 // litCandidate's answer for a place that is not a stop: go on.
 const NOT_HERE: usize = 0;
 
@@ -166,7 +186,7 @@ const NOT_HERE: usize = 0;
  */
 // @ts-ignore: decorator
 @inline
-function litCandidate(pc: i32, c: usize, n: usize, end: usize, blankAfter: bool, word: bool): usize {
+function litCandidate(pc: i32, c: usize, n: usize, end: usize, blankAfter: bool, word: bool, last: bool): usize {
   if (word && isBlank(load<u8>(c))) {
     wordBlank = c;
     return usize.MAX_VALUE;
@@ -174,6 +194,8 @@ function litCandidate(pc: i32, c: usize, n: usize, end: usize, blankAfter: bool,
   if (!litAt(pc, c, end)) return NOT_HERE;
   // A delimiter followed by a space in the pattern counts only where blanks follow it (": " is not the ':' of "a:0").
   if (blankAfter && (c + n >= end || !isBlank(load<u8>(c + n)))) return NOT_HERE;
+  // One that ends the pattern, only where it ends the line (the closing quote of "a \"b\" c").
+  if (last && c + n != end) return NOT_HERE;
   return c;
 }
 
@@ -187,6 +209,7 @@ function litStop(pc: i32, p: usize, end: usize, limit: usize, word: bool): usize
   const first = load<u8>(PROG + <usize>op(pc, 1));
   const n = <usize>op(pc, 2);
   const blankAfter = op(pc + 1, 0) == OP_WS;
+  const last = op(pc + 1, 0) == OP_END && !prefixOnly;
   let q = p;
   if (ASC_FEATURE_SIMD) {
     const fv = i8x16.splat(first);
@@ -198,7 +221,7 @@ function litStop(pc: i32, p: usize, end: usize, limit: usize, word: bool): usize
       const left = limit - q;
       if (left < 16) m &= (1 << <u32>left) - 1;
       while (m) {
-        const r = litCandidate(pc, q + <usize>ctz(m), n, end, blankAfter, word);
+        const r = litCandidate(pc, q + <usize>ctz(m), n, end, blankAfter, word, last);
         if (r != NOT_HERE) return r;
         m &= m - 1;
       }
@@ -212,7 +235,7 @@ function litStop(pc: i32, p: usize, end: usize, limit: usize, word: bool): usize
     const x = load<u64>(q);
     let m = zeroBytes(x ^ fx) | zeroBytes(x ^ sx) | zeroBytes(x ^ tx);
     while (m) {
-      const r = litCandidate(pc, q + <usize>(ctz(m) >> 3), n, end, blankAfter, word);
+      const r = litCandidate(pc, q + <usize>(ctz(m) >> 3), n, end, blankAfter, word, last);
       if (r != NOT_HERE) return r;
       m &= m - 1;
     }
@@ -220,7 +243,7 @@ function litStop(pc: i32, p: usize, end: usize, limit: usize, word: bool): usize
   for (; q < limit; q++) {
     const c = load<u8>(q);
     if (c != first && !(word && isBlank(c))) continue;
-    const r = litCandidate(pc, q, n, end, blankAfter, word);
+    const r = litCandidate(pc, q, n, end, blankAfter, word, last);
     if (r != NOT_HERE) return r;
   }
   return usize.MAX_VALUE;
@@ -436,7 +459,7 @@ const MODE_WORD = 1;
 const MODE_WS = 2;
 
 /**
- * litStop or blankAt of op `pc` from p, answered from the op's last scan
+ * litStop or blanksStop of op `pc` from p, answered from the op's last scan
  * where that says it: the first stop at or after a place is the same for
  * every place between there and that stop.
  */
@@ -448,7 +471,9 @@ function memoStop(pc: i32, p: usize, end: usize, limit: usize, mode: i32): usize
     if (found == NONE && limit <= <usize>load<u32>(m, 12)) return usize.MAX_VALUE;
   }
   wordBlank = 0;
-  const r = mode == MODE_WS ? blankAt(p, limit) : litStop(pc, p, end, limit, mode == MODE_WORD);
+  const r = mode == MODE_WS ? blanksStop(pc, p, end, limit) : litStop(pc, p, end, limit, mode == MODE_WORD);
+  // Only a word field's own search stops at a blank; blanksStop's inner word search is not this stop.
+  if (mode != MODE_WORD) wordBlank = 0;
   store<u32>(m, memoGen);
   store<i32>(m, mode, 4);
   store<u32>(m, <u32>p, 8);

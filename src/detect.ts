@@ -1,6 +1,6 @@
 // The "auto" rule (docs/records.md): a built-in pattern format (access logs,
-// Apache errors, syslog) when every sampled line matches it, else the core's
-// classic / logfmt / json detection.
+// Apache errors, syslog) when at least 90% of the sampled records match it,
+// else the core's classic / logfmt / json detection.
 import { StreamFeeder } from './engine.js';
 import type { ConcreteFormat, Multiline } from './options.js';
 import type { WasmCore } from './wasm/bridge.js';
@@ -10,6 +10,8 @@ const PATTERN_FORMATS = ['combined', 'clf', 'apache_error', 'syslog'] as const;
 const SAMPLE_LINES = 20;
 /** Lines count only if they end within this many first bytes (the core's rule: docs/records.md, "auto"). */
 const SAMPLE_BYTES = 65536;
+/** A built-in needs this share of the sample's records to match: a stray "-" request or "-- MARK --" line does not make a file classic. */
+const MATCH_SHARE = 0.9;
 
 /** `multiline`: the records to match are multiline records (a stack trace is part of the line before it). */
 export function detectFormat(core: WasmCore, input: Uint8Array, whole: boolean, multiline: Multiline | null = null): ConcreteFormat {
@@ -32,6 +34,9 @@ export function detectFormat(core: WasmCore, input: Uint8Array, whole: boolean, 
   }
   if (lines === 0) return base;
   const text = sample.subarray(0, upTo);
+  // The format with the most matching records (the core's idea of an empty line rules), ties in list order.
+  let best: ConcreteFormat = base;
+  let bestMatches = 0;
   for (const format of PATTERN_FORMATS) {
     core.configure(format, 'ndjson', '', { multiline });
     let records = 0;
@@ -40,8 +45,11 @@ export function detectFormat(core: WasmCore, input: Uint8Array, whole: boolean, 
       records += out.records;
       for (let i = out.ndjson.indexOf('"error":"no match"'); i >= 0; i = out.ndjson.indexOf('"error":"no match"', i + 1)) misses++;
     }
-    // Every line a record (the core's idea of an empty line rules), and every record a match.
-    if (records > 0 && misses === 0) return format;
+    const matches = records - misses;
+    if (matches > 0 && matches >= MATCH_SHARE * records && matches > bestMatches) {
+      best = format;
+      bestMatches = matches;
+    }
   }
-  return base;
+  return best;
 }

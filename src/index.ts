@@ -118,10 +118,12 @@ export function parseFile(path: string, options: ParseOptions = {}, internal: In
     let sample = Buffer.alloc(0);
     let lastByte = 10;
     let pipe = false;
+    let mtime = 0;
     try {
       const st = fstatSync(fd);
       if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
       pipe = !st.isFile();
+      mtime = st.mtimeMs;
     } catch (err) {
       closeSync(fd);
       throw ioError(path, err);
@@ -172,7 +174,7 @@ export function parseFile(path: string, options: ParseOptions = {}, internal: In
       it = pool.run({
         path, fileName: o.fileName ?? path, size, format, mode: internal.mode ?? 'ndjson', zone: o.zone, io,
         levelRaw: o.levelRaw, chunkCrc: internal.fileCrc ?? false, chunkBytes: internal.chunkBytes ?? DEFAULTS.chunkBytes,
-        recycle: internal.recycle ?? false, signal: o.signal, start: from.offset, line: from.line, multiline: o.multiline,
+        recycle: internal.recycle ?? false, signal: o.signal, start: from.offset, line: from.line, multiline: o.multiline, clock: mtime,
       });
       for (;;) {
         const r = await it.next();

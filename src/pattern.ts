@@ -46,17 +46,33 @@ export const PROGRAM_BYTES = 64 << 10;
 
 /** RFC 5424 and RFC 3164 (with or without the <PRI> a network sender puts first), in that order. */
 const SYSLOG_5424 = '<%{@pri}>1 %{@ts:nil,%Y-%m-%dT%H:%M:%S%.f%z} %{host:nil} %{app:nil} %{pid:nil,int} %{msgid:nil} %{@sd}%[ %[\uFEFF%]%{@msg}%]';
-const SYSLOG_3164 = '%[<%{@pri}>%]%{@ts:%b %d %H:%M:%S} %{host} %{app}%[[%{pid:int}]%]: %{@msg}';
+const SYSLOG_3164_TIME = '%[<%{@pri}>%]%{@ts:%b %d %H:%M:%S} ';
+/** A tag is one word, the program and an optional [pid], then ":"; the message after it may be empty. */
+const SYSLOG_3164_TAG = '%{app:word}%[[%{pid:int}]%]:%[ %{@msg}%]';
+/**
+ * RFC 3164, in this order: a tag right after the time (no host: a first word
+ * ending in ":" is a tag), a host and a tag, a host and a message without a tag.
+ */
+const SYSLOG_3164 = [SYSLOG_3164_TAG, `%{host:word} ${SYSLOG_3164_TAG}`, '%{host:word}%[ %{@msg}%]'].map((rest) => SYSLOG_3164_TIME + rest).join('%|');
 /**
  * Apache 2.4 (module, pid, microseconds) and 2.2 in one pattern, the time read once: a 2.2
  * line never has a blank-free "module:" in its first brackets.
  */
 const APACHE_ERROR = '[%{@ts:%a %b %d %H:%M:%S%.f %Y}] [%[%{module:nil,word}:%]%{@level}] %[[pid %{pid:int}%[:tid %{tid:int}%]] %]%[[client %{client}] %]%{@msg}';
 
+/**
+ * Access logs: the request is METHOD PATH [PROTOCOL], or METHOD PATH PROTOCOL with
+ * blanks in the path; any other request ("-", "", a TLS handshake's bytes) is kept
+ * whole as `request`.
+ */
+const ACCESS_REQUESTS = ['%{method:word} %{path:word}%[ %{protocol:word}%]', '%{method:word} %{path} %{protocol:word}', '%{request}'];
+const accessLog = (tail: string) => ACCESS_REQUESTS.map((request) => `%{client} %{ident} %{user} [%{@ts:%d/%b/%Y:%H:%M:%S %z}] "${request}" %{status:int} %{size:int}${tail}`).join('%|');
+
 /** Formats that are patterns underneath (docs/patterns.md, "Built-in formats"). */
 export const BUILTIN_PATTERNS = {
-  clf: '%{client} %{ident} %{user} [%{@ts:%d/%b/%Y:%H:%M:%S %z}] "%{method} %{path}%[ %{protocol}%]" %{status:int} %{size:int}',
-  combined: '%{client} %{ident} %{user} [%{@ts:%d/%b/%Y:%H:%M:%S %z}] "%{method} %{path}%[ %{protocol}%]" %{status:int} %{size:int} "%{referer}" "%{agent}"',
+  // clf reads the common fields of a line and drops what follows the size (combined's referer and agent, say).
+  clf: accessLog('%[ %{}%]'),
+  combined: accessLog(' "%{referer}" "%{agent}"'),
   apache_error: APACHE_ERROR,
   syslog: `${SYSLOG_5424}%|${SYSLOG_3164}`,
 } as const;

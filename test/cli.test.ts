@@ -223,6 +223,7 @@ test('user mistakes: exit 2, one line on stderr, no stack trace, nothing on stdo
     { args: ['serve'], mentions: /source/ },
     { args: ['serve', '--source', 'app'], mentions: /source/ },
     { args: ['serve', '--source', 'app=/tmp/*.log,format=xml'], mentions: /format/ },
+    { args: ['serve', '--source', 'app=/tmp/*.log,format=pattern:%{a:nil,bogus},tz=UTC'], mentions: /sources\[0\]\.format: pattern column 1: unknown field type "bogus"/ },
     { args: ['serve', '--source', 'app=/tmp/*/x.log'], mentions: /last component/ },
     { args: ['serve', '--source', 'app=/tmp/x.log', '--port', 'eighty'], mentions: /--port/ },
     { args: ['serve', '--source', 'app=/tmp/x.log', '--queue-bytes', '1'], mentions: /--queue-bytes/ },

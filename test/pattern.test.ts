@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseBuffer, type LogRecord } from '../src/index.js';
+import { parseBuffer, parseFile, type LogRecord } from '../src/index.js';
 import { compilePattern } from '../src/pattern.js';
 
 /**
@@ -85,6 +85,24 @@ for (const [name, pattern] of Object.entries(LOGHUB)) {
 test('fields stop lazily at what follows; the last takes the rest; a space matches a run of blanks', () => {
   const r = rec('a:b:c  \t d rest of it', '%{x}:%{y} %{z} %{tail}');
   assert.deepEqual(r.fields, { x: 'a', y: 'b:c', z: 'd', tail: 'rest of it' });
+});
+
+test('a literal that ends the pattern stops a field only at the end of the line; a space before a word and a literal only where that word reaches it', () => {
+  const fields = (pattern: string, line: string) => {
+    const r = parseBuffer(line + '\n', { format: { pattern } }).records()[0];
+    return r.error ?? r.fields;
+  };
+  assert.deepEqual(fields('[%{a}]', '[x] y]'), { a: 'x] y' });
+  assert.deepEqual(fields('"%{a}" "%{b}"', '"1" "say "hi" now"'), { a: '1', b: 'say "hi" now' });
+  assert.equal(fields('[%{a}]', '[x] y'), 'no match');
+  assert.deepEqual(fields('%{a} %{b:word};', 'one two three four;'), { a: 'one two three', b: 'four' });
+  assert.deepEqual(fields('%{a} %{b:word}; %{c}', 'x y; z; w'), { a: 'x', b: 'y', c: 'z; w' });
+  assert.equal(fields('%{a} %{b:word};', 'one two three;four'), 'no match');
+  // Without a word after it a space still stops a field at the first blank.
+  assert.deepEqual(fields('%{a} %{b};', 'one two three;'), { a: 'one', b: 'two three' });
+  // In a multiline start pattern the rest of the line may be anything: a last literal may come anywhere.
+  const recs = parseBuffer('[a] x\n  more\n[b] y\n', { format: 'classic', multiline: { start: 'pattern:[%{}]' } }).records();
+  assert.equal(recs.length, 2);
 });
 
 test('optional segments, skipped fields, integers, @level and @msg', () => {
@@ -363,10 +381,10 @@ test('built-in formats: clf and combined access logs, apache_error, syslog with 
   assert.equal(one('[Sun Dec 04 04:47:44 2005] [notice] workerEnv.init() ok', 'apache_error').msg, 'workerEnv.init() ok');
   const sys = one('Jun  4 15:16:01 combo sshd(pam_unix)[19939]: check pass; user unknown', 'syslog');
   assert.deepEqual([sys.msg, sys.fields], ['check pass; user unknown', { host: 'combo', app: 'sshd(pam_unix)', pid: 19939 }]);
-  // No year in the line: this year, or last year for a time more than a day ahead of now.
+  // No year in the line: the year a day from now, or the year before for a time more than a day ahead of now.
   const now = new Date();
   for (const [month, day] of [[0, 1], [11, 31]] as const) {
-    let year = now.getUTCFullYear();
+    let year = new Date(now.getTime() + 86_400_000).getUTCFullYear();
     if (Date.UTC(year, month, day, 23, 59, 59) > now.getTime() + 86_400_000) year--;
     const text = `${['Jan', 'Dec'][month === 0 ? 0 : 1]} ${String(day).padStart(2, ' ')} 23:59:59 h app: x`;
     assert.equal(one(text, 'syslog').ts, new Date(Date.UTC(year, month, day, 23, 59, 59)).toISOString().replace('.000Z', 'Z'), text);
@@ -374,30 +392,83 @@ test('built-in formats: clf and combined access logs, apache_error, syslog with 
   assert.equal(one('not a syslog line', 'syslog').error, 'no match');
 });
 
+test('access logs: a request that is not METHOD PATH [PROTOCOL] is kept whole as "request"; clf drops what follows the size', () => {
+  const head = '1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] ';
+  const fields = (line: string, format: 'clf' | 'combined') => {
+    const r = parseBuffer(line + '\n', { format }).records()[0];
+    assert.equal(r.error, undefined, line);
+    assert.equal(r.ts, '2000-10-10T20:55:36Z', line);
+    return r.fields;
+  };
+  const common = { client: '1.2.3.4', ident: '-', user: '-' };
+  for (const [request, status, size] of [['-', 408, 0], ['', 400, 0], [String.raw`\x16\x03\x01\x00\xa5\x01`, 400, 157], ['\x16\x03\x01\xa5\x01', 400, 157], ['GARBAGE', 400, 0]] as const) {
+    assert.deepEqual(fields(`${head}"${request}" ${status} ${size} "-" "-"`, 'combined'), { ...common, request, status, size, referer: '-', agent: '-' });
+    assert.deepEqual(fields(`${head}"${request}" ${status} ${size}`, 'clf'), { ...common, request, status, size });
+  }
+  // A path with blanks, when a protocol ends the request.
+  assert.deepEqual(fields(`${head}"GET /a b c HTTP/1.1" 200 5 "-" "-"`, 'combined'), { ...common, method: 'GET', path: '/a b c', protocol: 'HTTP/1.1', status: 200, size: 5, referer: '-', agent: '-' });
+  // nginx writes a quote in a value as \x22, Apache as \": both kept as written.
+  assert.equal(fields(`${head}"GET / HTTP/1.1" 200 5 "-" "Mozilla \\x22quoted\\x22 agent"`, 'combined').agent, String.raw`Mozilla \x22quoted\x22 agent`);
+  assert.equal(fields(`${head}"GET / HTTP/1.1" 200 5 "-" "Mozilla \\"quoted\\" agent"`, 'combined').agent, String.raw`Mozilla \"quoted\" agent`);
+  // clf on a combined line: the common fields, the rest dropped.
+  assert.deepEqual(fields(`${head}"GET /x HTTP/1.1" 200 5 "-" "curl"`, 'clf'), { ...common, method: 'GET', path: '/x', protocol: 'HTTP/1.1', status: 200, size: 5 });
+  assert.equal(parseBuffer(`${head}"GET /x HTTP/1.1" 200\n`, { format: 'clf' }).records()[0].error, 'no match');
+});
+
+/** The format auto chooses for a file holding `text` (parseFile: the file path's detection). */
+async function autoFormat(text: string): Promise<string | null> {
+  const dir = mkdtempSync(join(tmpdir(), 'logwire-auto-'));
+  try {
+    const path = join(dir, 'sample.log');
+    writeFileSync(path, text);
+    const run = parseFile(path, { workers: 1 });
+    for await (const b of run) void b;
+    return run.stats.format;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 test('auto picks a built-in pattern format when every sampled line matches it, else the classic/logfmt/json rule', async () => {
-  const { parseFile } = await import('../src/index.js');
   const samples: [string, string][] = [
     ['combined', '1.2.3.4 - - [01/May/2024:12:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8"\n10.0.0.1 - bob [01/May/2024:12:00:01 +0000] "POST /x HTTP/1.1" 201 17 "https://a/" "Mozilla/5.0"\n'],
     ['clf', '1.2.3.4 - - [01/May/2024:12:00:00 +0000] "GET / HTTP/1.1" 200 5\n'],
     ['apache_error', '[Sun Dec 04 04:47:44 2005] [notice] workerEnv.init() ok /etc/httpd/conf/workers2.properties\n[Sun Dec 04 04:47:45 2005] [error] mod_jk child workerEnv in error state 6\n'],
     ['syslog', 'Jun 14 15:16:01 combo sshd(pam_unix)[19939]: check pass; user unknown\nJun 14 15:16:02 combo kernel: Linux version 2.6.5\n'],
-    // One line of another kind: not every line matches, so the classic/logfmt/json rule decides.
+    // One line in three of another kind: under 90% match, so the classic/logfmt/json rule decides.
     ['classic', '2024-05-01 12:00:00.000 [INFO] started\nJun 14 15:16:01 combo kernel: x\n2024-05-01 12:00:01.000 [WARN] slow\n'],
     ['logfmt', 'ts=2024-05-01T12:00:00Z level=info msg=hi\n'],
   ];
-  const dir = mkdtempSync(join(tmpdir(), 'logwire-auto-'));
-  try {
-    for (const [want, text] of samples) {
-      const path = join(dir, `${want}.log`);
-      writeFileSync(path, text);
-      const run = parseFile(path, { workers: 1 });
-      for await (const b of run) void b;
-      assert.equal(run.stats.format, want, text);
-      const batch = parseBuffer(text);
-      assert.ok(batch.records().every((r) => r.error === undefined), want);
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+  for (const [want, text] of samples) {
+    assert.equal(await autoFormat(text), want, text);
+    assert.ok(parseBuffer(text).records().every((r) => r.error === undefined), want);
+  }
+});
+
+test('auto picks a built-in when at least 90% of the sampled lines match it and it matches the most; a file with a few odd lines keeps its fields', async () => {
+  const access = (i: number) => `10.0.0.${i} - - [01/May/2024:12:00:${String(i % 60).padStart(2, '0')} +0000] "GET /p${i} HTTP/1.1" 200 ${i} "-" "curl/8"`;
+  const clfLine = (i: number) => `10.0.0.${i} - - [01/May/2024:12:00:00 +0000] "GET /c${i} HTTP/1.0" 200 ${i}`;
+  const sys = (i: number) => `Jun 14 15:16:${String(i % 60).padStart(2, '0')} combo sshd[${i}]: session ${i}`;
+  const odd = 'this line is of no known kind';
+  const lines = (n: number, make: (i: number) => string) => Array.from({ length: n }, (_, i) => make(i + 1));
+  const cases: [string, string[]][] = [
+    // The review's files: 20 good lines and a "-" request; a -- MARK -- line among syslog lines.
+    ['combined', [...lines(10, access), '1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "-" 408 0 "-" "-"', ...lines(10, access)]],
+    ['syslog', [...lines(5, sys), 'Jun 14 15:16:01 host -- MARK --', ...lines(15, sys)]],
+    // One or two lines in twenty of no kind: still the built-in (the first 20 non-empty lines are sampled).
+    ['combined', [odd, ...lines(25, access)]],
+    ['syslog', [...lines(9, sys), odd, '', odd, ...lines(10, sys)]],
+    // Three in twenty (85%): the classic/logfmt/json rule.
+    ['classic', [odd, odd, odd, ...lines(17, sys)]],
+    // combined and clf lines mixed: clf reads them all (without referer and agent), combined only 90%.
+    ['clf', [...lines(18, access), ...lines(2, clfLine)]],
+    ['combined', lines(20, access)],
+  ];
+  for (const [want, sample] of cases) {
+    const text = sample.join('\n') + '\n';
+    assert.equal(await autoFormat(text), want, text);
+    const records = parseBuffer(text).records();
+    assert.ok(want === 'classic' || records.filter((r) => r.error === undefined).length >= records.length - 2, text);
   }
 });
 

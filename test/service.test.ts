@@ -3,11 +3,12 @@
 // and the HTTP endpoints.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, truncateSync, unlinkSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseBuffer } from '../src/index.js';
 import { startService, type Service, type ServiceOptions } from '../src/service/server.js';
+import { parseSourceFlag, resolveService } from '../src/service/config.js';
 import { Client } from './support/ws-client.js';
 import { serveProcess } from './support/serve-process.js';
 
@@ -814,6 +815,40 @@ test('multiline: a backlog big enough for the worker pool gives each record once
     }, 'every record', 100_000);
     assert.equal(bad, '');
     assert.equal(n, perBlock.length * copies);
+  } finally {
+    await c.close();
+    await svc.close();
+  }
+});
+
+test('--source: a format=pattern: or multiline=pattern: value keeps its commas up to the next setting', () => {
+  const tsPattern = '%{@ts:%Y-%m-%d %H:%M:%S,%f} %{@msg}';
+  assert.deepEqual(parseSourceFlag(`app=/var/log/a.log,/var/log/b.log,format=pattern:${tsPattern}`), { name: 'app', globs: ['/var/log/a.log', '/var/log/b.log'], format: `pattern:${tsPattern}` });
+  assert.deepEqual(parseSourceFlag('app=/x/*.log,format=pattern:%{a} %{b:nil,int},tz=+02:00,root=/x,multiline=pattern:%{@ts:%Y-%m-%d %H:%M:%S,%f} ,policy=drop'), {
+    name: 'app', globs: ['/x/*.log'], format: 'pattern:%{a} %{b:nil,int}', tz: '+02:00', roots: ['/x'], multiline: 'pattern:%{@ts:%Y-%m-%d %H:%M:%S,%f} ', policy: 'drop',
+  });
+  // Outside a pattern a comma still separates globs and settings.
+  assert.deepEqual(parseSourceFlag('app=/x/a.log,format=json,/x/b.log'), { name: 'app', globs: ['/x/a.log', '/x/b.log'], format: 'json' });
+  // The flag's pattern reads like the config file's.
+  const o = resolveService({ sources: [parseSourceFlag(`app=${tmpdir()}/a.log,format=pattern:${tsPattern}`)] });
+  assert.equal(o.sources[0].format, `pattern:${tsPattern}`);
+  const records = parseBuffer('2024-05-01 12:00:00,123 hello\n', { format: o.sources[0].format }).records();
+  assert.deepEqual([records[0].ts, records[0].msg], ['2024-05-01T12:00:00.123Z', 'hello']);
+});
+
+test('a source reads RFC 3164 years against its file\'s modification time, in replays and in from.time seeks', async () => {
+  const dir = freshDir();
+  const path = join(dir, 'messages');
+  const text = 'Dec 31 23:59:59 host app: old year\nJan  1 00:00:01 host app: new year\n';
+  writeFileSync(path, text);
+  utimesSync(path, new Date('2024-01-01T00:10:00Z'), new Date('2024-01-01T00:10:00Z'));
+  const svc = await startService({ port: 0, pollMs: 50, workers: 1, sources: [{ name: 'sys', globs: [join(dir, 'messages')], format: 'syslog' }] });
+  const c = await Client.connect(svc.url);
+  try {
+    c.send({ op: 'subscribe', id: 'all', source: 'sys', from: 'start' });
+    assert.deepEqual((await c.waitRecords('all', 2)).map((r) => r.ts), ['2023-12-31T23:59:59Z', '2024-01-01T00:00:01Z']);
+    c.send({ op: 'subscribe', id: 'new', source: 'sys', from: { time: '2024-01-01T00:00:00Z' } });
+    assert.deepEqual((await c.waitRecords('new', 1)).map((r) => r.msg), ['new year']);
   } finally {
     await c.close();
     await svc.close();

@@ -3,7 +3,7 @@
 // lines checked against the records they were made to give.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseBuffer, parseFile, type LogRecord } from '../src/index.js';
@@ -103,6 +103,63 @@ test('RFC 3164 lines keep working, with or without a <PRI> first', () => {
   const plain = one('Jun  4 15:16:01 combo sshd(pam_unix)[19939]: check pass; user unknown', 'syslog');
   assert.deepEqual([plain.level, plain.msg, plain.fields], [null, 'check pass; user unknown', { host: 'combo', app: 'sshd(pam_unix)', pid: 19939 }]);
   assert.equal(one('<999>Oct 11 22:14:15 mymachine su: x', 'syslog').error, 'no match');
+});
+
+test('RFC 3164 lines without a tag, without a host or with an empty message: a tag is one word ending in ":", the message kept whole without one', () => {
+  const syslog = (line: string) => {
+    const r = one(line, 'syslog');
+    return [r.error ?? null, r.level, r.msg, r.fields];
+  };
+  // RFC 3164, section 5.4: no tag, the host an address.
+  assert.deepEqual(syslog('<13>Feb  5 17:32:18 10.0.0.99 Use the BFG!'), [null, 'info', 'Use the BFG!', { facility: 'user', host: '10.0.0.99' }]);
+  assert.deepEqual(syslog('Jun 14 15:16:01 host -- MARK --'), [null, null, '-- MARK --', { host: 'host' }]);
+  // A first word that ends in ":" (or "[pid]:") is a tag: no host.
+  assert.deepEqual(syslog('Jun 14 15:16:01 prog[123]: no host'), [null, null, 'no host', { app: 'prog', pid: 123 }]);
+  assert.deepEqual(syslog('Jun 14 15:16:01 prog: msg: x'), [null, null, 'msg: x', { app: 'prog' }]);
+  // An empty message: null without the space, "" with it.
+  assert.deepEqual(syslog('Jun 14 15:16:01 host prog:'), [null, null, null, { host: 'host', app: 'prog' }]);
+  assert.deepEqual(syslog('Jun 14 15:16:01 host prog[7]: '), [null, null, '', { host: 'host', app: 'prog', pid: 7 }]);
+  assert.deepEqual(syslog('Jun 14 15:16:01 host'), [null, null, null, { host: 'host' }]);
+  // A tag is one word: "my prog[1]:" is message text.
+  assert.deepEqual(syslog('Jun 14 15:16:01 host my prog[1]: x'), [null, null, 'my prog[1]: x', { host: 'host' }]);
+  assert.deepEqual(syslog('Jun 14 15:16:01 host a:b c'), [null, null, 'a:b c', { host: 'host' }]);
+  // A host with colons (IPv6) before a tag.
+  assert.deepEqual(syslog('Jun 14 15:16:01 fe80::1 sshd[1]: x'), [null, null, 'x', { host: 'fe80::1', app: 'sshd', pid: 1 }]);
+  assert.equal(one('Jun 14 15:16:01', 'syslog').error, 'no match');
+});
+
+test('RFC 3164 years in a file are read against its modification time (a line over a day ahead of it is from the year before); streams and buffers against now', async () => {
+  const text = 'Dec 31 23:59:59 host app: old year\nJan  1 00:00:01 host app: new year\n';
+  const dir = mkdtempSync(join(tmpdir(), 'logwire-syslog-year-'));
+  try {
+    const path = join(dir, 'messages');
+    writeFileSync(path, text.repeat(3000));
+    utimesSync(path, new Date('2024-01-01T00:10:00Z'), new Date('2024-01-01T00:10:00Z'));
+    for (const workers of [1, 2]) {
+      const got: string[] = [];
+      for await (const b of parseFile(path, { format: 'syslog', workers }, { chunkBytes: 64 << 10 })) got.push(b.ndjson.toString());
+      const ts = got.join('').trim().split('\n').map((row) => (JSON.parse(row) as LogRecord).ts);
+      assert.equal(ts.length, 6000);
+      ts.forEach((t, i) => assert.equal(t, i % 2 ? '2024-01-01T00:00:01Z' : '2023-12-31T23:59:59Z', `workers ${workers}, record ${i}`));
+    }
+    // auto finds syslog and reads the same years.
+    const auto = parseFile(path, { workers: 1 });
+    const rows: string[] = [];
+    for await (const b of auto) rows.push(b.ndjson.toString());
+    assert.equal(auto.stats.format, 'syslog');
+    assert.equal((JSON.parse(rows.join('').split('\n')[0]) as LogRecord).ts, '2023-12-31T23:59:59Z');
+    // East of UTC a file's new year starts before UTC's.
+    writeFileSync(path, 'Jan  1 05:00:00 host app: new year in Sydney\n');
+    utimesSync(path, new Date('2023-12-31T20:00:00Z'), new Date('2023-12-31T20:00:00Z'));
+    const east: string[] = [];
+    for await (const b of parseFile(path, { format: 'syslog', tz: '+10:00', workers: 1 })) east.push(b.ndjson.toString());
+    assert.equal((JSON.parse(east.join('')) as LogRecord).ts, '2023-12-31T19:00:00Z');
+    // A buffer has no file time: now.
+    const year = new Date().getUTCFullYear();
+    assert.match(parseBuffer(text, { format: 'syslog' }).records()[1].ts!, new RegExp(`^(${year}|${year + 1})-01-01T00:00:01Z$`));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a syslog file may mix RFC 5424 and RFC 3164 lines; files in the worker pool give the same records', async () => {

@@ -21,14 +21,17 @@ Sources (at least one, from --source or the config file):
   NAME=GLOB[,GLOB…][,format=F][,tz=Z][,policy=P][,root=DIR…][,multiline=RULE]
                       follow the files GLOB matches (wildcards * ? [..] in the
                       last path component); format auto|classic|logfmt|json|
-                      clf|combined|apache_error|syslog (default auto; a
-                      pattern goes in the config file: "format":{"pattern":…}), tz a zone (default UTC), policy for a
+                      clf|combined|apache_error|syslog|pattern:PATTERN
+                      (default auto; in a pattern, and in multiline=pattern:,
+                      a comma is the pattern's unless a setting follows it:
+                      format=pattern:%{@ts:%H:%M:%S,%f} %{@msg},tz=UTC),
+                      tz a zone (default UTC), policy for a
                       live subscriber that cannot keep up: block (default),
                       drop or disconnect; root a directory its files must
                       really be under, symlinks resolved (repeatable; default
                       the directories of its globs): others are not opened;
-                      multiline indent|timestamp joins continuation lines into
-                      records (logwire parse --help); a file's last record is
+                      multiline indent|timestamp|pattern:P joins continuation
+                      lines into records (logwire parse --help); a file's last record is
                       held until the next one starts or the file is quiet for
                       ${SERVICE_DEFAULTS.multilineFlushMs} ms ("multiline":{"start","maxLines","maxBytes","flushMs"}
                       in the config file)

@@ -27,6 +27,8 @@ export interface FileJob {
   /** The consumer is done with a batch's bytes once it asks for the next: reuse them. */
   recycle?: boolean;
   multiline?: Multiline | null;
+  /** The file's modification time (ms): what a syslog time without a year is read against. */
+  clock?: number;
   /** The file goes on after `size` (still being written): the last record is held back; see FileTotals.held. */
   open?: boolean;
   signal?: AbortSignal;
@@ -131,7 +133,7 @@ export class WorkerPool {
         send(w, {
           type: 'chunk', id: c.id, path: job.path, fileName: job.fileName, size: job.size, start: c.start, end: c.end,
           line: bases[c.id], lineStart: c.id === 0, countFirst: this.size > 1 && c.id < chunks.length - 1, format: job.format, mode: job.mode, zone: job.zone, io: job.io, levelRaw: job.levelRaw,
-          chunkCrc: job.chunkCrc, multiline: job.multiline ?? null, open: (job.open ?? false) && c.id === chunks.length - 1,
+          chunkCrc: job.chunkCrc, multiline: job.multiline ?? null, clock: job.clock ?? null, open: (job.open ?? false) && c.id === chunks.length - 1,
         });
       }
     };

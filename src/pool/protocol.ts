@@ -34,6 +34,8 @@ export type ToWorker =
       levelRaw: boolean;
       chunkCrc: boolean;
       multiline: Multiline | null;
+      /** Reference time (ms) for timestamps without a year; null: now. */
+      clock: number | null;
       /** The file goes on after `size`: hold the last record back (the last chunk of an open run). */
       open: boolean;
     }

@@ -83,7 +83,7 @@ async function runChunk(job: Extract<ToWorker, { type: 'chunk' }>): Promise<void
     }
     const c = core();
     c.setZone(job.zone);
-    c.configure(job.format, job.mode, job.fileName, { levelRaw: job.levelRaw, chunkCrc: job.chunkCrc, mapped: job.io === 'mmap', multiline: job.multiline });
+    c.configure(job.format, job.mode, job.fileName, { levelRaw: job.levelRaw, chunkCrc: job.chunkCrc, mapped: job.io === 'mmap', multiline: job.multiline, clock: job.clock ?? undefined });
     const it = parseChunk(c, { fd, size: job.size, start: job.start, end: job.end, line, io: job.io, windowBytes: init.windowBytes, shrunkTo, open: job.open }, skip, () => spares.pop());
     for (;;) {
       const r = it.next();

@@ -323,13 +323,22 @@ export function resolveService(options: ServiceOptions): ResolvedService {
   };
 }
 
-/** `NAME=GLOB[,GLOB…][,format=F][,tz=Z][,policy=P][,root=DIR…][,multiline=RULE]` from a --source flag. */
+const FLAG_SETTING = /^(format|tz|policy|root|multiline)=/;
+
+/**
+ * `NAME=GLOB[,GLOB…][,format=F][,tz=Z][,policy=P][,root=DIR…][,multiline=RULE]` from a --source flag.
+ * Patterns hold commas (`%S,%f`, `%{n:nil,int}`): in `format=pattern:…` and `multiline=pattern:…` a
+ * comma belongs to the pattern unless another setting (`tz=`, `root=`, …) follows it.
+ */
 export function parseSourceFlag(spec: string): SourceConfig {
   const eq = spec.indexOf('=');
   if (eq <= 0) throw createError(ErrorCodes.USAGE, `--source must be NAME=GLOB[,format=F,tz=Z,policy=P,root=DIR,multiline=RULE]; got ${JSON.stringify(spec)}`);
   const src: SourceConfig = { name: spec.slice(0, eq), globs: [] };
-  for (const part of spec.slice(eq + 1).split(',')) {
-    const m = /^(format|tz|policy|root|multiline)=(.*)$/.exec(part);
+  const parts = spec.slice(eq + 1).split(',');
+  for (let i = 0; i < parts.length; i++) {
+    let part = parts[i];
+    if (/^(format|multiline)=pattern:/.test(part)) while (i + 1 < parts.length && !FLAG_SETTING.test(parts[i + 1])) part += `,${parts[++i]}`;
+    const m = /^(format|tz|policy|root|multiline)=(.*)$/s.exec(part);
     if (m?.[1] === 'root') (src.roots ??= []).push(m[2]);
     else if (m) (src as unknown as Record<string, string>)[m[1]] = m[2];
     else if (part !== '') src.globs.push(part);

@@ -27,19 +27,26 @@ export async function lineAt(core: WasmCore, fd: number, offset: number, known: 
   return line;
 }
 
+/** How a file's lines are read: its format, zone, and the time a syslog time without a year is read against (its mtime). */
+export interface Reading {
+  format: ConcreteFormat;
+  zone: Zone;
+  clock: number;
+}
+
 /** Parse [start, end) of a file on the calling thread's core; NDJSON out. */
-export function parseBytes(core: WasmCore, bytes: Uint8Array, format: ConcreteFormat, zone: Zone, file: string, offset: number, line: number): Buffer {
-  core.setZone(zone);
-  core.configure(format, 'ndjson', file);
+export function parseBytes(core: WasmCore, bytes: Uint8Array, how: Reading, file: string, offset: number, line: number): Buffer {
+  core.setZone(how.zone);
+  core.configure(how.format, 'ndjson', file, { clock: how.clock });
   const feeder = new StreamFeeder(core, offset, line);
   const parts = [...feeder.push(bytes, true)].map((o) => o.ndjson);
   return parts.length === 1 ? parts[0] : Buffer.concat(parts);
 }
 
 /** Timestamps (ms since epoch) of the records in `bytes` that start before `before`, with their offsets. */
-function timestamps(core: WasmCore, bytes: Uint8Array, format: ConcreteFormat, zone: Zone, offset: number, before: number): { ts: number; offset: number }[] {
+function timestamps(core: WasmCore, bytes: Uint8Array, how: Reading, offset: number, before: number): { ts: number; offset: number }[] {
   const out: { ts: number; offset: number }[] = [];
-  const ndjson = parseBytes(core, bytes, format, zone, '', offset, 1);
+  const ndjson = parseBytes(core, bytes, how, '', offset, 1);
   let start = 0;
   while (start < ndjson.length) {
     const end = ndjson.indexOf(10, start);
@@ -56,7 +63,7 @@ function timestamps(core: WasmCore, bytes: Uint8Array, format: ConcreteFormat, z
  * by binary search over line starts; lines without a timestamp are passed
  * over. Returns `size` when every line is earlier.
  */
-export function seekTime(core: WasmCore, fd: number, size: number, format: ConcreteFormat, zone: Zone, time: number): number {
+export function seekTime(core: WasmCore, fd: number, size: number, how: Reading, time: number): number {
   const buf = Buffer.allocUnsafe(PROBE);
   const read = (pos: number): Buffer => buf.subarray(0, readSync(fd, buf, 0, Math.min(PROBE, size - pos), pos));
   let lo = 0; // a line start: every timestamped line before it is earlier than `time`
@@ -68,7 +75,7 @@ export function seekTime(core: WasmCore, fd: number, size: number, format: Concr
     const chunk = read(ls);
     const cut = chunk.lastIndexOf(10);
     if (cut < 0) break;
-    const stamps = timestamps(core, chunk.subarray(0, cut + 1), format, zone, ls, hi);
+    const stamps = timestamps(core, chunk.subarray(0, cut + 1), how, ls, hi);
     if (stamps.length === 0) break; // a long stretch without timestamps: finish linearly
     const first = stamps[0];
     if (first.ts < time) {
@@ -81,7 +88,7 @@ export function seekTime(core: WasmCore, fd: number, size: number, format: Concr
     const chunk = read(pos);
     let cut = chunk.lastIndexOf(10);
     if (cut < 0) cut = chunk.length - 1;
-    const stamps = timestamps(core, chunk.subarray(0, cut + 1), format, zone, pos, hi);
+    const stamps = timestamps(core, chunk.subarray(0, cut + 1), how, pos, hi);
     const hit = stamps.find((s) => s.ts >= time);
     if (hit) return hit.offset;
     pos += cut + 1;

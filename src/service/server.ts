@@ -208,9 +208,9 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         const t = typeof spec.time === 'string' ? Date.parse(spec.time) : typeof spec.time === 'number' ? spec.time : NaN;
         if (!Number.isFinite(t)) throw new RequestError('bad_request', '"from.time" must be an RFC 3339 timestamp like "2024-05-01T12:00:00Z"');
         for (const f of files) {
-          const size = fstatSync(f.fd).size;
+          const { size, mtimeMs } = fstatSync(f.fd);
           const end = Math.max(0, lastLineEnd(f.fd, 0, size));
-          const off = size === 0 ? 0 : Math.min(end, seekTime(core, f.fd, end, fileFormat(core, src, f), src.config.zone, t));
+          const off = size === 0 ? 0 : Math.min(end, seekTime(core, f.fd, end, { format: fileFormat(core, src, f), zone: src.config.zone, clock: mtimeMs }, t));
           at.set(f, { offset: off, line: await lineAt(core, f.fd, off, f.known.offset <= off ? f.known : { offset: 0, line: 1 }) });
         }
       } else {

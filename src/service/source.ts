@@ -23,6 +23,8 @@ export interface TrackedFile {
   readonly fd: number;
   /** Size at the last check. */
   size: number;
+  /** Modification time (ms) at the last check: syslog times without a year are read against it. */
+  mtimeMs: number;
   /** CRC32C of the first fpLength bytes. */
   fp: number;
   fpLength: number;
@@ -225,6 +227,7 @@ export class Source extends EventEmitter {
     } catch {
       return false;
     }
+    f.mtimeMs = st.mtimeMs;
     if (st.size < f.size) this.truncated(f, now);
     else this.verify(f, st.size);
     if (st.size > f.size) {
@@ -263,7 +266,7 @@ export class Source extends EventEmitter {
   private track(path: string, fd: number, now: number): TrackedFile {
     const real = fstatSync(fd);
     const f: TrackedFile = {
-      seq: this.nextSeq++, path, dev: real.dev, ino: real.ino, fd, size: real.size, ...fingerprint(fd, real.size),
+      seq: this.nextSeq++, path, dev: real.dev, ino: real.ino, fd, size: real.size, mtimeMs: real.mtimeMs, ...fingerprint(fd, real.size),
       live: true, generation: 0, grewAt: now, format: null, movedTo: null, goneAt: 0, truncatedFrom: 0, readers: 0, known: { offset: 0, line: 1 },
     };
     this.files.set(f.seq, f);

@@ -344,7 +344,7 @@ export class Subscription {
     const f = r.file;
     const { core } = this.engine;
     core.setZone(this.source.config.zone);
-    core.configure(f.format!, 'ndjson', f.path, { multiline: this.source.config.multiline });
+    core.configure(f.format!, 'ndjson', f.path, { multiline: this.source.config.multiline, clock: f.mtimeMs });
     const t0 = performance.now();
     const it = parseChunk(core, { fd: f.fd, size: end, start: r.pos, end, line: r.line, io: 'pread', windowBytes: 1 << 20, open }, 0);
     const parts: Buffer[] = [];
@@ -375,7 +375,7 @@ export class Subscription {
         // The worker threads share this process's descriptors: this path reaches the file even if renamed or deleted.
         path: `/proc/self/fd/${f.fd}`, fileName: f.path, size: end, start: r.pos, line: r.line, format: f.format!, mode: 'ndjson',
         zone: this.source.config.zone, io: this.engine.io, levelRaw: false, chunkCrc: false, chunkBytes: DEFAULTS.chunkBytes,
-        multiline: this.source.config.multiline, open,
+        multiline: this.source.config.multiline, clock: f.mtimeMs, open,
       });
       // Batches are held until the next one arrives: a frame's cursor is the position of the record after it.
       let held: { ndjson: Buffer; records: number } | null = null;

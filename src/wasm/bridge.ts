@@ -177,8 +177,12 @@ export class WasmCore {
     }
   }
 
-  /** Choose format and mode; `file` is written into every record. */
-  configure(format: ConcreteFormat, mode: Mode, file: string, opts: { levelRaw?: boolean; chunkCrc?: boolean; mapped?: boolean; multiline?: Multiline | null } = {}): void {
+  /**
+   * Choose format and mode; `file` is written into every record. `clock`
+   * (ms since the epoch): the time a layout without a year (syslog) is read
+   * against; a file's modification time, else now.
+   */
+  configure(format: ConcreteFormat, mode: Mode, file: string, opts: { levelRaw?: boolean; chunkCrc?: boolean; mapped?: boolean; multiline?: Multiline | null; clock?: number } = {}): void {
     // A lone surrogate would be written as a \udXXX escape, which strict decoders refuse.
     const wellFormed = file.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
     const prefix = Buffer.from(`{"file":${JSON.stringify(wellFormed)},"offset":`, 'utf8');
@@ -191,9 +195,10 @@ export class WasmCore {
     const pattern = format.startsWith('pattern:') ? format.slice(8) : BUILTIN_PATTERNS[format as BuiltinPattern];
     if (pattern !== undefined) {
       this.loadPattern(pattern);
-      // Layouts without a year (syslog) read the current one.
-      const now = Date.now();
-      this.exports.setClock(new Date(now).getUTCFullYear(), Math.floor(now / 1000));
+      // Layouts without a year (syslog): the year of the clock a day on (a local time in a zone east
+      // of UTC may already be in the next year), or the one before for a time more than a day ahead of the clock.
+      const now = opts.clock ?? Date.now();
+      this.exports.setClock(new Date(now + 86_400_000).getUTCFullYear(), Math.floor(now / 1000));
       id = FORMAT_PATTERN;
     } else id = FORMAT_IDS[format as 'classic'];
     this.exports.configure(id, Mode[mode], flags, prefix.length);
