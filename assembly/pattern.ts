@@ -164,10 +164,17 @@ let wordBlank: usize = 0;
  * `/a b c HTTP/1.1"` as "/a b c" and "HTTP/1.1". Each candidate's word
  * ends at the next blank, so the work stays linear.
  */
+// @ts-ignore: decorator
+@inline
 function blanksStop(pc: i32, p: usize, end: usize, limit: usize): usize {
-  let q = blankAt(p, limit);
+  const q = blankAt(p, limit);
   const word = pc + 1;
   if (op(word, 0) != OP_FIELD || (op(word, 1) & FLAG_WORD) == 0 || op(word + 1, 0) != OP_LIT) return q;
+  return wordReachesLit(word, q, end, limit);
+}
+
+/** blanksStop's search when a word and a literal follow: from the blank at q on. */
+function wordReachesLit(word: i32, q: usize, end: usize, limit: usize): usize {
   while (q != usize.MAX_VALUE) {
     let r = q;
     while (r < end && isBlank(load<u8>(r))) r++;
