@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('../', import.meta.url));
 export const HOOKS_URL = new URL('../build/js/src/internal/bench-hooks.js', import.meta.url);
 export const HOOKS_PATH = fileURLToPath(HOOKS_URL);
+/** countLines alone, with a pool worker's imports (the floor's worker row loads it in a worker). */
+export const COUNT_LINES_URL = new URL('../build/js/src/internal/count-lines.js', import.meta.url);
 export const CLI_PATH = fileURLToPath(new URL('../bin/logwire.js', import.meta.url));
 
 /** Imports the bench hooks; throws one clear line when they are not built or incomplete. */

@@ -132,6 +132,7 @@ function plan(opts) {
   for (const io of ['mmap', 'pread']) {
     add({ group: 'floor', name: `wasm lf count ${io}`, label: 'LF count (wasm, no worker)', file: 'classic', io, needs: 'hooks', module: 'scenarios/floor.js', params: { kind: 'wasm' } });
   }
+  add({ group: 'floor', name: 'wasm lf count in a worker mmap', label: 'LF count (wasm, in a new worker)', file: 'classic', io: 'mmap', needs: 'hooks', module: 'scenarios/floor.js', params: { kind: 'wasm-worker' } });
   for (const [kind, io, label] of [['mmap-touch', 'mmap', 'C: map, 1 byte a page'], ['mmap-count', 'mmap', 'C: LF count'], ['pread-count', 'pread', 'C: LF count']]) {
     add({ group: 'floor', name: `c ${kind}`, label, file: 'classic', io, needs: 'cc', module: 'scenarios/floor.js', params: { kind } });
   }

@@ -75,11 +75,11 @@ test('bench floor: the native and the wasm LF counts give the file\'s line count
   try {
     const file = join(dir, 'combined.log');
     writeFileSync(file, buf);
-    for (const io of ['mmap', 'pread']) {
-      const ctx = await floor.setup({ kind: 'wasm' });
-      const r = await floor.run({ file, kind: 'wasm', io }, ctx);
-      assert.equal(r.lines, lines, io);
-      assert.equal(r.bytes, buf.length, io);
+    for (const [kind, io] of [['wasm', 'mmap'], ['wasm', 'pread'], ['wasm-worker', 'mmap']]) {
+      const ctx = await floor.setup({ kind });
+      const r = await floor.run({ file, kind, io }, ctx);
+      assert.equal(r.lines, lines, `${kind} ${io}`);
+      assert.equal(r.bytes, buf.length, `${kind} ${io}`);
     }
     if (floor.missing()) {
       t.diagnostic(`native rows not checked: ${floor.missing()}`);

@@ -1,12 +1,11 @@
 // Entry points for bench/ only (not part of the public API): run the core in
-// one of its modes over a file, and time CRC32C alone.
+// one of its modes over a file, count its lines, and time CRC32C alone.
 import type { ConcreteFormat, MultilineStart } from '../options.js';
-import { closeSync, fstatSync, openSync } from 'node:fs';
 import { parseFile } from '../index.js';
-import { countChunkLines } from '../engine.js';
 import { WasmCore, type Mode } from '../wasm/bridge.js';
-import { resolveIo, type IoMode } from '../io/window.js';
-import { DEFAULTS } from '../options.js';
+import type { IoMode } from '../io/window.js';
+
+export { countLines } from './count-lines.js';
 
 export interface CoreRunResult {
   bytes: number;
@@ -25,23 +24,6 @@ export async function runCore(path: string, opts: { mode: Mode; workers: number;
   for await (const batch of run) outBytes += batch.ndjson.length;
   if (opts.mode === 'ndjson' && outBytes === 0 && run.stats.records > 0) throw new Error('ndjson mode produced no output');
   return { bytes: run.stats.bytes, records: run.stats.records, lines: run.stats.lines, io: run.stats.io };
-}
-
-/**
- * The pool's SIMD LF count (its line-numbering pre-pass) over the whole file on
- * the calling thread: mapping or reading windows and counting, nothing else.
- */
-export function countLines(path: string, io: IoMode): { bytes: number; lines: number; io: IoMode } {
-  const used = resolveIo(io);
-  const core = new WasmCore({ inputBytes: DEFAULTS.windowBytes, maxRecordBytes: 1 << 16 });
-  const fd = openSync(path, 'r');
-  try {
-    const size = fstatSync(fd).size;
-    const r = countChunkLines(core, fd, used, DEFAULTS.windowBytes, 0, size);
-    return { bytes: r.shrunkTo ?? size, lines: r.newlines, io: used };
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** CRC32C alone over `bytes` of pseudo-random data in wasm memory; best of 5 passes. */
