@@ -34,9 +34,8 @@ export function detectFormat(core: WasmCore, input: Uint8Array, whole: boolean, 
   }
   if (lines === 0) return base;
   const text = sample.subarray(0, upTo);
-  // The format with the most matching records (the core's idea of an empty line rules), ties in list order.
-  let best: ConcreteFormat = base;
-  let bestMatches = 0;
+  // The first in list order that at least 90% of the records match (the core's idea of an empty line
+  // rules): clf matches every combined line too, so a combined file with a few odd lines stays combined.
   for (const format of PATTERN_FORMATS) {
     core.configure(format, 'ndjson', '', { multiline });
     let records = 0;
@@ -46,10 +45,7 @@ export function detectFormat(core: WasmCore, input: Uint8Array, whole: boolean, 
       for (let i = out.ndjson.indexOf('"error":"no match"'); i >= 0; i = out.ndjson.indexOf('"error":"no match"', i + 1)) misses++;
     }
     const matches = records - misses;
-    if (matches > 0 && matches >= MATCH_SHARE * records && matches > bestMatches) {
-      best = format;
-      bestMatches = matches;
-    }
+    if (matches > 0 && matches >= MATCH_SHARE * records) return format;
   }
-  return best;
+  return base;
 }

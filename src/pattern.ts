@@ -48,7 +48,7 @@ export const PROGRAM_BYTES = 64 << 10;
 const SYSLOG_5424 = '<%{@pri}>1 %{@ts:nil,%Y-%m-%dT%H:%M:%S%.f%z} %{host:nil} %{app:nil} %{pid:nil,int} %{msgid:nil} %{@sd}%[ %[\uFEFF%]%{@msg}%]';
 const SYSLOG_3164_TIME = '%[<%{@pri}>%]%{@ts:%b %d %H:%M:%S} ';
 /** A tag is one word, the program and an optional [pid], then ":"; the message after it may be empty. */
-const SYSLOG_3164_TAG = '%{app:word}%[[%{pid:int}]%]:%[ %{@msg}%]';
+const SYSLOG_3164_TAG = '%{app:word}%[[%{pid:word,int}]%]:%[ %{@msg}%]';
 /**
  * RFC 3164, in this order: a tag right after the time (no host: a first word
  * ending in ":" is a tag), a host and a tag, a host and a message without a tag.
@@ -72,7 +72,9 @@ const accessLog = (tail: string) => ACCESS_REQUESTS.map((request) => `%{client} 
 export const BUILTIN_PATTERNS = {
   // clf reads the common fields of a line and drops what follows the size (combined's referer and agent, say).
   clf: accessLog('%[ %{}%]'),
-  combined: accessLog(' "%{referer}" "%{agent}"'),
+  // First with what follows the agent dropped (nginx's default "main" format adds "$http_x_forwarded_for"),
+  // then with the agent running to the line's last quote (an agent holding \" ).
+  combined: [' "%{referer}" "%{agent}"%[ %{}%]', ' "%{referer}" "%{agent}"'].map(accessLog).join('%|'),
   apache_error: APACHE_ERROR,
   syslog: `${SYSLOG_5424}%|${SYSLOG_3164}`,
 } as const;

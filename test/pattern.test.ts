@@ -445,7 +445,18 @@ test('auto picks a built-in pattern format when every sampled line matches it, e
   }
 });
 
-test('auto picks a built-in when at least 90% of the sampled lines match it and it matches the most; a file with a few odd lines keeps its fields', async () => {
+test('combined drops what follows the agent (nginx "main" adds $http_x_forwarded_for) and still reads an agent holding \\"; a syslog pid holds no blank', () => {
+  const head = '10.0.0.1 - - [12/Mar/2024:08:01:01 +0000] "GET /p1 HTTP/1.1" 200 1 "-"';
+  const [nginx, quoted] = parseBuffer(`${head} "Mozilla/5.0 (X11)" "203.0.113.1"\n${head} "Mozilla \\"quoted\\" agent"\n`, { format: 'combined' }).records();
+  assert.equal(nginx.error, undefined);
+  assert.equal(nginx.fields.agent, 'Mozilla/5.0 (X11)');
+  assert.equal(nginx.fields.status, 200);
+  assert.equal(quoted.fields.agent, 'Mozilla \\"quoted\\" agent');
+  const [sys] = parseBuffer('Mar  3 10:00:00 ho[st app[12]: m\n', { format: 'syslog' }).records();
+  assert.deepEqual([sys.fields.app, sys.fields.pid, sys.msg], ['app', 12, 'm']);
+});
+
+test('auto picks the first built-in that at least 90% of the sampled lines match; a file with a few odd lines keeps its fields', async () => {
   const access = (i: number) => `10.0.0.${i} - - [01/May/2024:12:00:${String(i % 60).padStart(2, '0')} +0000] "GET /p${i} HTTP/1.1" 200 ${i} "-" "curl/8"`;
   const clfLine = (i: number) => `10.0.0.${i} - - [01/May/2024:12:00:00 +0000] "GET /c${i} HTTP/1.0" 200 ${i}`;
   const sys = (i: number) => `Jun 14 15:16:${String(i % 60).padStart(2, '0')} combo sshd[${i}]: session ${i}`;
@@ -460,8 +471,11 @@ test('auto picks a built-in when at least 90% of the sampled lines match it and 
     ['syslog', [...lines(9, sys), odd, '', odd, ...lines(10, sys)]],
     // Three in twenty (85%): the classic/logfmt/json rule.
     ['classic', [odd, odd, odd, ...lines(17, sys)]],
-    // combined and clf lines mixed: clf reads them all (without referer and agent), combined only 90%.
-    ['clf', [...lines(18, access), ...lines(2, clfLine)]],
+    // combined and clf lines mixed: clf reads them all (without referer and agent); combined comes
+    // first while 90% of the lines are combined ones, then clf.
+    ['combined', [...lines(19, access), ...lines(1, clfLine)]],
+    ['combined', [...lines(18, access), ...lines(2, clfLine)]],
+    ['clf', [...lines(17, access), ...lines(3, clfLine)]],
     ['combined', lines(20, access)],
   ];
   for (const [want, sample] of cases) {
