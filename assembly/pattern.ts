@@ -31,6 +31,8 @@ export const KIND_SD = 7; // RFC 5424 structured data
 export const FLAG_NIL = 0x100;
 export const FLAG_WORD = 0x200;
 export const FLAG_TRIM = 0x400;
+/** A field that must be an integer (a lone "-" too with FLAG_NIL): the alternative fails where it is not. */
+export const FLAG_NUM = 0x800;
 const KIND_MASK = 0xff;
 
 export const PROGRAM_BYTES: usize = 64 << 10;
@@ -342,6 +344,17 @@ let retryStop: usize = 0;
 let retryCap = 0;
 let retryDepth = 0;
 
+/** A num field's text: an optional '-' and digits, or a lone '-' when the field is also nil. */
+function isNumText(p: usize, e: usize, k: i32): bool {
+  if (p < e && load<u8>(p) == 0x2d) {
+    p++;
+    if (p == e) return (k & FLAG_NIL) != 0;
+  }
+  if (p == e) return false;
+  for (; p < e; p++) if (<u32>load<u8>(p) - 48 > 9) return false;
+  return true;
+}
+
 /** Match the program against [p, end); the captures are left in the cap arrays. */
 function run(p: usize, end: usize): bool {
   let pc = 0;
@@ -373,11 +386,12 @@ function run(p: usize, end: usize): bool {
       const k = op(pc, 1);
       const plain = k < KIND_PRI && k != KIND_TS;
       const stop = plain ? stopAt(pc + 1, p, end, end) : typedEnd(pc, k, p, end);
-      if (stop == usize.MAX_VALUE || capCount == MAX_CAPS) ok = false;
+      if (stop == usize.MAX_VALUE || capCount == MAX_CAPS || ((k & FLAG_NUM) != 0 && !isNumText(p, stop, k))) ok = false;
       else {
         capture(pc, k, p, stop);
         const next = op(pc + 1, 0);
-        if (next == OP_OPT && (retryPc < 0 || depth <= retryDepth) && (plain || (k & KIND_MASK) < KIND_PRI && (k & KIND_MASK) != KIND_TS)) {
+        // A num field is not retried: a longer text would be checked again.
+        if (next == OP_OPT && (retryPc < 0 || depth <= retryDepth) && (plain || (k & KIND_MASK) < KIND_PRI && (k & KIND_MASK) != KIND_TS && (k & FLAG_NUM) == 0)) {
           retryPc = pc;
           retryStart = p;
           retryStop = stop;

@@ -4,6 +4,7 @@
 //   %{name:word}       a field without blanks (the alternative fails where it would hold one)
 //   %{name:nil}        a field that is left out when its text is exactly "-" (types combine: nil,int)
 //   %{name:trim}       a field without the spaces and tabs its text starts or ends with
+//   %{name:num}        an integer field that must be one: the alternative fails where it is not (nil,num: or "-")
 //   %{} or %{?name}    a field that is matched and dropped
 //   %{@ts:LAYOUT}      the record's timestamp, read with a strftime-like layout
 //                      (%Y %y %m %d %H %M %S %f %.f %b %a %j %z %s %%); %{@ts:nil,LAYOUT}: "-" is no time
@@ -19,10 +20,10 @@ import { createError, ErrorCodes } from './errors.js';
 
 const OP = { end: 0, lit: 1, ws: 2, field: 3, opt: 4, optEnd: 5 } as const;
 const KIND = { string: 0, int: 1, skip: 2, ts: 3, level: 4, msg: 5, pri: 6, sd: 7 } as const;
-/** Or-ed into a field's kind (assembly/pattern.ts: FLAG_NIL, FLAG_WORD, FLAG_TRIM). */
-const FLAG = { nil: 0x100, word: 0x200, trim: 0x400 } as const;
+/** Or-ed into a field's kind (assembly/pattern.ts: FLAG_NIL, FLAG_WORD, FLAG_TRIM, FLAG_NUM). */
+const FLAG = { nil: 0x100, word: 0x200, trim: 0x400, num: 0x800 } as const;
 const LAYOUT_CODES = new Set('YymdHMSfbajzs%');
-const FIELD_TYPES = ['int', 'nil', 'word', 'trim'];
+const FIELD_TYPES = ['int', 'nil', 'word', 'trim', 'num'];
 /** The core's limits (assembly/pattern.ts: MAX_CAPS, and MAX_DEPTH less the segment each alternative but the last is wrapped in). */
 const MAX_FIELDS = 64;
 const MAX_NESTING = 16;
@@ -66,7 +67,8 @@ const APACHE_ERROR = '[%{@ts:%a %b %d %H:%M:%S%.f %Y}] [%[%{module:nil,word}:%]%
  * whole as `request`.
  */
 const ACCESS_REQUESTS = ['%{method:word} %{path:word}%[ %{protocol:word}%]', '%{method:word} %{path} %{protocol:word}', '%{request}'];
-const accessLog = (tail: string) => ACCESS_REQUESTS.map((request) => `%{client} %{ident} %{user} [%{@ts:%d/%b/%Y:%H:%M:%S %z}] "${request}" %{status:int} %{size:int}${tail}`).join('%|');
+// status and size must be numbers (size may be "-"): a request that ends at a later quote fails there.
+const accessLog = (tail: string) => ACCESS_REQUESTS.map((request) => `%{client} %{ident} %{user} [%{@ts:%d/%b/%Y:%H:%M:%S %z}] "${request}" %{status:num} %{size:nil,num}${tail}`).join('%|');
 
 /** Formats that are patterns underneath (docs/patterns.md, "Built-in formats"). */
 export const BUILTIN_PATTERNS = {
@@ -238,10 +240,12 @@ export function compilePattern(pattern: string): CompiledPattern {
       if (fieldName.startsWith('@')) fail(pattern, i, `unknown slot ${fieldName} (the slots are @ts, @level, @msg, @pri and @sd)`);
       const types = type === '' ? [] : type.split(',');
       for (const t of types) {
-        if (!FIELD_TYPES.includes(t)) fail(pattern, i, `unknown field type "${t}" (the types are int, nil, word and trim, e.g. %{pid:nil,int}; timestamps are %{@ts:LAYOUT})`);
+        if (!FIELD_TYPES.includes(t)) fail(pattern, i, `unknown field type "${t}" (the types are int, num, nil, word and trim, e.g. %{pid:nil,int}; timestamps are %{@ts:LAYOUT})`);
       }
       name(fieldName, i);
-      op[1] = (types.includes('int') ? KIND.int : KIND.string) | (types.includes('nil') ? FLAG.nil : 0) | (types.includes('word') ? FLAG.word : 0) | (types.includes('trim') ? FLAG.trim : 0);
+      const num = types.includes('num');
+      op[1] = (types.includes('int') || num ? KIND.int : KIND.string) | (types.includes('nil') ? FLAG.nil : 0) | (types.includes('word') ? FLAG.word : 0) |
+        (types.includes('trim') ? FLAG.trim : 0) | (num ? FLAG.num : 0);
       pieces.push({ op, word: 2, bytes: Buffer.from(`${JSON.stringify(fieldName)}:`, 'utf8') });
     }
     ops.push(op);

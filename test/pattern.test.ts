@@ -371,7 +371,8 @@ test('built-in formats: clf and combined access logs, apache_error, syslog with 
   assert.deepEqual(clf.fields, { client: '127.0.0.1', ident: '-', user: 'frank', method: 'GET', path: '/apache_pb.gif', protocol: 'HTTP/1.0', status: 200, size: 2326 });
   const combined = one('10.0.0.2 - - [01/May/2024:12:00:00 +0000] "POST /api/v1/orders?id=7 HTTP/1.1" 201 - "https://ex.com/a b" "Mozilla/5.0 (X11; Linux x86_64)"', 'combined');
   assert.deepEqual(combined.fields, {
-    client: '10.0.0.2', ident: '-', user: '-', method: 'POST', path: '/api/v1/orders?id=7', protocol: 'HTTP/1.1', status: 201, size: '-',
+    // A size of "-" (no body) leaves size out.
+    client: '10.0.0.2', ident: '-', user: '-', method: 'POST', path: '/api/v1/orders?id=7', protocol: 'HTTP/1.1', status: 201,
     referer: 'https://ex.com/a b', agent: 'Mozilla/5.0 (X11; Linux x86_64)',
   });
   // HTTP/0.9 requests have no protocol.
@@ -454,6 +455,20 @@ test('combined drops what follows the agent (nginx "main" adds $http_x_forwarded
   assert.equal(quoted.fields.agent, 'Mozilla \\"quoted\\" agent');
   const [sys] = parseBuffer('Mar  3 10:00:00 ho[st app[12]: m\n', { format: 'syslog' }).records();
   assert.deepEqual([sys.fields.app, sys.fields.pid, sys.msg], ['app', 12, 'm']);
+});
+
+test('a num field must be an integer (nil,num: or "-"), and the alternative fails where it is not; access logs rely on it after a "-" request', () => {
+  const recs = parseBuffer(['7 x', '-7 x', '- x', 'seven x', '7.5 x'].join('\n') + '\n', { format: { pattern: '%{n:nil,num} %{@msg}%|%{other} %{@msg}' } }).records();
+  assert.deepEqual(recs.map((r) => r.fields), [{ n: 7 }, { n: -7 }, {}, { other: 'seven' }, { other: '7.5' }]);
+  assert.equal(parseBuffer('- x\n', { format: { pattern: '%{n:num} %{@msg}' } }).records()[0].error, 'no match');
+  // status and size are num fields: a "-" request followed by quoted values with blanks keeps them.
+  const head = '10.0.0.1 - - [12/Mar/2024:08:01:02 +0000] "-" 400 0 "-" "Mozilla/5.0 (X11)"';
+  for (const [format, line] of [['clf', head], ['clf', `${head} "-"`], ['combined', head], ['combined', `${head} "1.2.3.4" "0.001"`]] as const) {
+    const [r] = parseBuffer(line + '\n', { format }).records();
+    assert.equal(r.fields.request, '-', `${format}: ${line}`);
+    assert.equal(r.fields.status, 400, `${format}: ${line}`);
+    assert.equal(r.fields.size, 0, `${format}: ${line}`);
+  }
 });
 
 test('auto picks the first built-in that at least 90% of the sampled lines match; a file with a few odd lines keeps its fields', async () => {
