@@ -323,7 +323,8 @@ export function resolveService(options: ServiceOptions): ResolvedService {
   };
 }
 
-const FLAG_SETTING = /^(format|tz|policy|root|multiline)=/;
+/** A setting of a --source flag, and its value. */
+const SOURCE_SETTING = /^(format|tz|policy|root|multiline)=(.*)$/s;
 
 /**
  * `NAME=GLOB[,GLOB…][,format=F][,tz=Z][,policy=P][,root=DIR…][,multiline=RULE]` from a --source flag.
@@ -337,8 +338,8 @@ export function parseSourceFlag(spec: string): SourceConfig {
   const parts = spec.slice(eq + 1).split(',');
   for (let i = 0; i < parts.length; i++) {
     let part = parts[i];
-    if (/^(format|multiline)=pattern:/.test(part)) while (i + 1 < parts.length && !FLAG_SETTING.test(parts[i + 1])) part += `,${parts[++i]}`;
-    const m = /^(format|tz|policy|root|multiline)=(.*)$/s.exec(part);
+    if (/^(format|multiline)=pattern:/.test(part)) while (i + 1 < parts.length && !SOURCE_SETTING.test(parts[i + 1])) part += `,${parts[++i]}`;
+    const m = SOURCE_SETTING.exec(part);
     if (m?.[1] === 'root') (src.roots ??= []).push(m[2]);
     else if (m) (src as unknown as Record<string, string>)[m[1]] = m[2];
     else if (part !== '') src.globs.push(part);
