@@ -35,6 +35,11 @@ export function createError(code: ErrorCode, message: string, cause?: unknown): 
   return new LogwireError(code, message, cause === undefined ? undefined : { cause });
 }
 
+/** What a parse throws when its AbortSignal fires. */
+export function abortedError(): LogwireError {
+  return createError(ErrorCodes.ABORTED, 'parse aborted');
+}
+
 /** Turn a Node fs error into a one-line LogwireError naming the path. */
 export function ioError(path: string, err: unknown): LogwireError {
   const e = err as NodeJS.ErrnoException;

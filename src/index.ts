@@ -6,7 +6,7 @@ import { RecordBatch, type LogRecord } from './batch.js';
 import { crc32cCombine } from './crc32c.js';
 import { detectFormat } from './detect.js';
 import { StreamFeeder } from './engine.js';
-import { createError, ErrorCodes, ioError, LogwireError } from './errors.js';
+import { abortedError, createError, ErrorCodes, ioError, LogwireError } from './errors.js';
 import { lastLineEnd } from './io/lines.js';
 import { resolveIo } from './io/window.js';
 import { DEFAULTS, resolveOptions, type ConcreteFormat, type Format, type MultilineOptions, type MultilineStart, type ParseOptions, type ResolvedOptions } from './options.js';
@@ -226,8 +226,7 @@ export function parseStream(readable: Readable | AsyncIterable<Uint8Array | stri
   const o = resolveOptions(options);
   const stats: ParseStats = { format: null, io: 'stream', workers: 1, bytes: 0, records: 0, lines: 0, crc: null, shrunkTo: null, batchMs: [] };
   async function* run(): AsyncGenerator<RecordBatch> {
-    const aborted = () => createError(ErrorCodes.ABORTED, 'parse aborted');
-    if (o.signal?.aborted) throw aborted();
+    if (o.signal?.aborted) throw abortedError();
     const { core, release } = acquireCore(o.maxRecordBytes, internal);
     const source = (readable as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]();
     let feeder: StreamFeeder | null = null;
@@ -282,7 +281,7 @@ export function parseStream(readable: Readable | AsyncIterable<Uint8Array | stri
     try {
       for (;;) {
         const r = await next();
-        if (o.signal?.aborted) throw aborted();
+        if (o.signal?.aborted) throw abortedError();
         if (r === 'wait') {
           // A slow stream under `auto`: decide from the whole lines that came.
           detectBy = Infinity;
@@ -330,7 +329,7 @@ export function parseBuffer(buf: Uint8Array | string, options: ParseOptions = {}
   }
   const o = resolveOptions(options);
   // Synchronous: an abort can only come before the call.
-  if (o.signal?.aborted) throw createError(ErrorCodes.ABORTED, 'parse aborted');
+  if (o.signal?.aborted) throw abortedError();
   return withCore(o.maxRecordBytes, internal, (core) => {
     const format = chooseFormat(o, core, data.subarray(0, 65536), data.length <= 65536);
     core.setZone(o.zone);

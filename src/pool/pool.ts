@@ -3,7 +3,7 @@
 // with bounded memory.
 import type { ConcreteFormat, Multiline } from '../options.js';
 import { Worker } from 'node:worker_threads';
-import { createError, ErrorCodes, LogwireError, type ErrorCode } from '../errors.js';
+import { abortedError, createError, ErrorCodes, LogwireError, type ErrorCode } from '../errors.js';
 import type { IoMode } from '../io/window.js';
 import type { Zone } from '../tz.js';
 import type { Flavor, Mode } from '../wasm/bridge.js';
@@ -166,7 +166,7 @@ export class WorkerPool {
     };
 
     const onAbort = () => {
-      error ??= createError(ErrorCodes.ABORTED, 'parse aborted');
+      error ??= abortedError();
       notify();
     };
     job.signal?.addEventListener('abort', onAbort, { once: true });
