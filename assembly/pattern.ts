@@ -8,7 +8,7 @@
 import { putByte, putBytes, putEscaped, putString } from './out';
 import { putFieldsKey, putLevel, putMsgKey, putNull, putTsKey, quotedEnd, RAW_PLAIN } from './extract';
 import { normalizeLevel } from './level';
-import { zeroBytes } from './scan';
+import { ONES, zeroBytes } from './scan';
 import { daysFromCivil, daysInMonth, localToUtc, putTimestamp, setTimestamp, tsFrac, tsFracDigits, tsSeconds } from './time';
 
 // Program: 4 words per op; literal bytes, names and layouts after the ops (offsets from PROG).
@@ -128,7 +128,6 @@ function stopAt(pc: i32, p: usize, end: usize, limit: usize): usize {
   return end; // OP_END: the rest of the line
 }
 
-const ONES: u64 = 0x0101010101010101;
 const SPACES: u64 = 0x2020202020202020;
 const TABS: u64 = 0x0909090909090909;
 
@@ -350,7 +349,13 @@ function isNumText(p: usize, e: usize, k: i32): bool {
     p++;
     if (p == e) return (k & FLAG_NIL) != 0;
   }
-  if (p == e) return false;
+  return p < e && allDigits(p, e);
+}
+
+/** Whether every byte of [p, e) is a digit. */
+// @ts-ignore: decorator
+@inline
+function allDigits(p: usize, e: usize): bool {
   for (; p < e; p++) if (<u32>load<u8>(p) - 48 > 9) return false;
   return true;
 }
@@ -532,8 +537,9 @@ function digits(p: usize, end: usize, min: i32, max: i32): i64 {
 // bytes read with the same layout (and clock and zone) give the same time;
 // where only the digits of a fraction differ (as many, and digits), the
 // same time with that fraction. A slot per timestamp op (by its index), so
-// alternatives keep one each.
-const KEPT_SLOTS = 8;
+// alternatives keep one each; the multiline start program (a prefix of the
+// format's pattern, its ops at the same indexes) has slots of its own.
+const KEPT_SLOTS = 16;
 const KEPT_CAP: usize = 48; // text and lookahead
 const SLOT: usize = 96; // layout u32 (0: none), layout end u32, bytes compared u32, text length u32, seconds i64,
 // fraction u32, fraction digits i32, the text (KEPT_CAP + 8 for whole-word copies), lookahead u32, fraction digits' span u16 u16
@@ -574,7 +580,7 @@ function digits2(p: usize, end: usize): i64 {
  * `pc`; sets the timestamp and returns where it ended, or 0.
  */
 function parseLayout(pc: i32, l: usize, le: usize, p: usize, end: usize): usize {
-  const k = kept + <usize>(pc & (KEPT_SLOTS - 1)) * SLOT;
+  const k = kept + <usize>((pc & (KEPT_SLOTS / 2 - 1)) | (prefixOnly ? KEPT_SLOTS / 2 : 0)) * SLOT;
   const same = <usize>load<u32>(k) == l && <usize>load<u32>(k, 4) == le;
   if (same) {
     // The same bytes, or the same but for the fraction's digits (as many, and digits).
@@ -802,8 +808,7 @@ const MAX_SAFE: usize = memory.data<u8>([0x39, 0x30, 0x30, 0x37, 0x31, 0x39, 0x3
  */
 function isInt(p: usize, e: usize): bool {
   if (p < e && load<u8>(p) == 0x2d) p++;
-  if (p == e || e - p > 16 || (load<u8>(p) == 0x30 && e - p > 1)) return false;
-  for (let q = p; q < e; q++) if (<u32>load<u8>(q) - 48 > 9) return false;
+  if (p == e || e - p > 16 || (load<u8>(p) == 0x30 && e - p > 1) || !allDigits(p, e)) return false;
   return e - p < 16 || memory.compare(p, MAX_SAFE, 16) <= 0;
 }
 

@@ -2,7 +2,7 @@
 // at a time; the scalar build uses 8-byte SWAR. Same results either way.
 
 const LF: u8 = 10;
-const ONES: u64 = 0x0101010101010101;
+export const ONES: u64 = 0x0101010101010101;
 const HIGHS: u64 = 0x8080808080808080;
 const LFS: u64 = 0x0a0a0a0a0a0a0a0a;
 

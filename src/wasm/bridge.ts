@@ -202,19 +202,22 @@ export class WasmCore {
       id = FORMAT_PATTERN;
     } else id = FORMAT_IDS[format as 'classic'];
     this.exports.configure(id, Mode[mode], flags, prefix.length);
-    this.configureMultiline(opts.multiline ?? null, pattern);
+    this.configureMultiline(opts.multiline ?? null, pattern !== undefined ? this.loadedPrefix : null);
   }
 
   private loadedStart: string | null = null;
 
-  /** Multiline: the start rule, and its program (a start pattern, or the format's own timestamp). */
-  private configureMultiline(m: Multiline | null, formatPattern: string | undefined): void {
+  /**
+   * Multiline: the start rule, and its program (a start pattern, or
+   * `timestampPrefix`, the loaded format pattern's own timestamp, if it has one).
+   */
+  private configureMultiline(m: Multiline | null, timestampPrefix: string | null): void {
     if (!m) {
       this.exports.setMultiline(0, 0, 0, 0);
       return;
     }
     const kind = m.start.startsWith('pattern:') ? 'pattern' : (m.start as 'indent' | 'timestamp');
-    const program = kind === 'pattern' ? m.start.slice(8) : kind === 'timestamp' && formatPattern !== undefined ? compilePattern(formatPattern).timestampPrefix : null;
+    const program = kind === 'pattern' ? m.start.slice(8) : kind === 'timestamp' ? timestampPrefix : null;
     if (program !== null && program !== this.loadedStart) {
       this.writeProgram(compilePattern(program), this.exports.startPatternPtr());
       this.loadedStart = program;
@@ -228,12 +231,15 @@ export class WasmCore {
   }
 
   private loadedPattern: string | null = null;
+  private loadedPrefix: string | null = null;
 
   /** Compile a pattern into the core's program region (once per pattern text). */
   private loadPattern(text: string): void {
     if (this.loadedPattern === text) return;
-    this.writeProgram(compilePattern(text), this.exports.patternPtr());
+    const compiled = compilePattern(text);
+    this.writeProgram(compiled, this.exports.patternPtr());
     this.loadedPattern = text;
+    this.loadedPrefix = compiled.timestampPrefix;
   }
 
   /**
